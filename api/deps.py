@@ -1,0 +1,84 @@
+"""Request dependencies: a session per request, the authenticated caller, role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+
+from models.db import get_engine
+from models.directory import authenticate, roles_of
+from models.people import Person
+from models.roles import RoleKey
+
+
+def get_session() -> Iterator[Session]:
+    """One session per request."""
+    with Session(get_engine(), expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+_bearer = HTTPBearer(auto_error=False, description="An API token from `itss user add` or /people/{id}/tokens")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated person and the roles they hold."""
+
+    person: Person
+    roles: frozenset[str]
+
+    @property
+    def actor(self) -> str:
+        """How this caller appears in audit entries."""
+        return f"person:{self.person.id}"
+
+    def has(self, *roles: RoleKey) -> bool:
+        return any(role.value in self.roles for role in roles)
+
+
+def get_caller(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    """The person behind the bearer token, or 401."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing bearer token: send 'Authorization: Bearer <token>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    person = authenticate(session, secret=credentials.credentials)
+    if person is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "invalid, expired or revoked token: ask an admin for a new one",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return Caller(person=person, roles=frozenset(roles_of(session, person_id=person.id)))
+
+
+CurrentCaller = Annotated[Caller, Depends(get_caller)]
+
+
+def require_roles(*roles: RoleKey) -> Callable[[Caller], Caller]:
+    """A dependency that lets through only callers holding one of `roles` (admins always)."""
+
+    def check(caller: CurrentCaller) -> Caller:
+        if caller.has(RoleKey.ADMIN, *roles):
+            return caller
+        needed = ", ".join(r.value for r in roles) or "admin"
+        held = ", ".join(sorted(caller.roles)) or "none"
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"this needs one of the roles: {needed} (you have: {held})"
+        )
+
+    return check
+
+
+AdminCaller = Annotated[Caller, Depends(require_roles())]

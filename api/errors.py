@@ -1,0 +1,59 @@
+"""Error bodies that say which field was wrong and how to fix it."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+
+from models.business_time import CalendarNotCoveredError
+from models.directory import DuplicateError
+
+
+def _field(loc: tuple) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    return ".".join(parts) or "body"
+
+
+def _message(error: dict) -> str:
+    msg = str(error.get("msg", "invalid value"))
+    return msg.removeprefix("Value error, ")
+
+
+async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    """422 with one entry per bad field: {"field", "message"}; detail summarises them."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [{"field": _field(e["loc"]), "message": _message(e)} for e in exc.errors()]
+    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return JSONResponse(status_code=422, content={"detail": f"invalid request — {summary}", "errors": errors})
+
+
+async def duplicate_error(_request: Request, exc: Exception) -> JSONResponse:
+    """409 naming the field whose value is taken."""
+    assert isinstance(exc, DuplicateError)
+    return JSONResponse(
+        status_code=409, content={"detail": str(exc), "errors": [{"field": exc.field, "message": str(exc)}]}
+    )
+
+
+async def integrity_error(_request: Request, exc: Exception) -> JSONResponse:
+    """409 for a constraint the database caught (a race past our own checks)."""
+    return JSONResponse(
+        status_code=409,
+        content={"detail": "the change conflicts with existing data (a unique or reference constraint); "
+                 "reload and try again"},
+    )
+
+
+async def calendar_error(_request: Request, exc: Exception) -> JSONResponse:
+    """422 when business time falls in a year with no published statutory calendar."""
+    return JSONResponse(status_code=422, content={"detail": str(exc)})
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on `app`."""
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(DuplicateError, duplicate_error)
+    app.add_exception_handler(IntegrityError, integrity_error)
+    app.add_exception_handler(CalendarNotCoveredError, calendar_error)

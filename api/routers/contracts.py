@@ -1,0 +1,99 @@
+"""/contracts and /services: service contracts and the service catalogue."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from sqlmodel import select
+
+from api.deps import Caller, CurrentCaller, SessionDep, require_roles
+from models.audit import record_audit
+from models.contract_service import (
+    ReferenceError_,
+    contract_public,
+    create_contract,
+    update_contract,
+)
+from models.contracts import (
+    Contract,
+    ContractCreate,
+    ContractPublic,
+    ContractUpdate,
+    ServiceCatalogEntry,
+    ServiceCatalogEntryCreate,
+    ServiceCatalogEntryPublic,
+)
+from models.directory import DuplicateError
+from models.roles import RoleKey
+
+router = APIRouter(tags=["contracts"])
+Manager = Annotated[Caller, Depends(require_roles(RoleKey.PROJECT_MANAGER, RoleKey.SERVICE_LEVEL_MANAGER))]
+
+
+def _unprocessable(exc: ReferenceError_) -> HTTPException:
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
+
+
+@router.get("/contracts", response_model=list[ContractPublic])
+def list_contracts(session: SessionDep, _caller: CurrentCaller) -> list[ContractPublic]:
+    """All contracts with their phases, scope and team."""
+    return [contract_public(session, c) for c in session.exec(select(Contract).order_by(Contract.id))]
+
+
+@router.post("/contracts", response_model=ContractPublic, status_code=status.HTTP_201_CREATED)
+def post_contract(data: ContractCreate, session: SessionDep, caller: Manager) -> ContractPublic:
+    """Add a contract (project or service level manager)."""
+    try:
+        contract = create_contract(session, data=data, actor=caller.actor)
+    except ReferenceError_ as exc:
+        session.rollback()
+        raise _unprocessable(exc) from None
+    session.commit()
+    return contract_public(session, contract)
+
+
+@router.get("/contracts/{contract_id}", response_model=ContractPublic)
+def get_contract(contract_id: int, session: SessionDep, _caller: CurrentCaller) -> ContractPublic:
+    """One contract."""
+    contract = session.get(Contract, contract_id)
+    if contract is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no contract with id {contract_id}")
+    return contract_public(session, contract)
+
+
+@router.patch("/contracts/{contract_id}", response_model=ContractPublic)
+def patch_contract(
+    contract_id: int, changes: ContractUpdate, session: SessionDep, caller: Manager
+) -> ContractPublic:
+    """Change a contract's name, status, SLA set, services, CIs or team."""
+    contract = session.get(Contract, contract_id)
+    if contract is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no contract with id {contract_id}")
+    try:
+        update_contract(session, contract=contract, changes=changes, actor=caller.actor)
+    except ReferenceError_ as exc:
+        session.rollback()
+        raise _unprocessable(exc) from None
+    session.commit()
+    return contract_public(session, contract)
+
+
+@router.get("/services", response_model=list[ServiceCatalogEntryPublic])
+def list_services(session: SessionDep, _caller: CurrentCaller) -> list[ServiceCatalogEntry]:
+    """The service catalogue."""
+    return list(session.exec(select(ServiceCatalogEntry).order_by(ServiceCatalogEntry.code)))
+
+
+@router.post("/services", response_model=ServiceCatalogEntryPublic, status_code=status.HTTP_201_CREATED)
+def post_service(data: ServiceCatalogEntryCreate, session: SessionDep, caller: Manager) -> ServiceCatalogEntry:
+    """Add a catalogue entry."""
+    if session.exec(select(ServiceCatalogEntry.id).where(ServiceCatalogEntry.code == data.code)).first():
+        raise DuplicateError("code", data.code, "service codes are unique")
+    entry = ServiceCatalogEntry.model_validate(data)
+    session.add(entry)
+    session.flush()
+    record_audit(session, actor=caller.actor, action="service.created", record_type="service",
+                 record_id=entry.id, after=data.model_dump(mode="json"))
+    session.commit()
+    return entry

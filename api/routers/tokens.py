@@ -1,0 +1,100 @@
+"""API tokens and on-call rosters."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+from sqlmodel import select
+
+from api.deps import AdminCaller, Caller, CurrentCaller, SessionDep
+from api.routers.people import get_person
+from models.audit import record_audit
+from models.db import utcnow
+from models.directory import issue_token
+from models.people import (
+    ApiToken,
+    ApiTokenCreate,
+    ApiTokenIssued,
+    ApiTokenPublic,
+    OnCallShift,
+    OnCallShiftCreate,
+    OnCallShiftPublic,
+)
+from models.roles import RoleKey
+
+router = APIRouter(tags=["tokens"])
+
+
+def _self_or_admin(caller: Caller, person_id: int) -> None:
+    if caller.person.id != person_id and not caller.has(RoleKey.ADMIN):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only the token's owner or an admin may do this")
+
+
+@router.post("/people/{person_id}/tokens", response_model=ApiTokenIssued, status_code=201)
+def create_token(
+    person_id: int, data: ApiTokenCreate, session: SessionDep, caller: CurrentCaller
+) -> ApiTokenIssued:
+    """Issue a token; the secret is in this response only."""
+    _self_or_admin(caller, person_id)
+    get_person(session, person_id)
+    token, secret = issue_token(
+        session, person_id=person_id, actor=caller.actor, label=data.label, expires_at=data.expires_at
+    )
+    session.commit()
+    return ApiTokenIssued(**token.model_dump(exclude={"token_hash"}), token=secret)
+
+
+@router.get("/people/{person_id}/tokens", response_model=list[ApiTokenPublic])
+def list_tokens(person_id: int, session: SessionDep, caller: CurrentCaller) -> list[ApiToken]:
+    """A person's tokens (never their secrets)."""
+    _self_or_admin(caller, person_id)
+    return list(session.exec(select(ApiToken).where(ApiToken.person_id == person_id)))
+
+
+@router.delete("/tokens/{token_id}", response_model=ApiTokenPublic)
+def revoke_token(token_id: int, session: SessionDep, caller: CurrentCaller) -> ApiToken:
+    """Revoke a token at once."""
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no token with id {token_id}")
+    _self_or_admin(caller, token.person_id)
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.add(token)
+        record_audit(session, actor=caller.actor, action="token.revoked", record_type="api_token",
+                     record_id=token_id, after={"prefix": token.prefix})
+        session.commit()
+    return token
+
+
+@router.get("/rosters", response_model=list[OnCallShiftPublic])
+def list_shifts(session: SessionDep, _caller: CurrentCaller, role: RoleKey | None = None) -> list[OnCallShift]:
+    """On-call shifts, optionally for one role."""
+    query = select(OnCallShift).order_by(OnCallShift.starts_at)
+    if role is not None:
+        query = query.where(OnCallShift.role_key == role.value)
+    return list(session.exec(query))
+
+
+@router.post("/rosters", response_model=OnCallShiftPublic, status_code=201)
+def add_shift(data: OnCallShiftCreate, session: SessionDep, caller: AdminCaller) -> OnCallShift:
+    """Put a person on call for a role over a period (admin)."""
+    get_person(session, data.person_id)
+    shift = OnCallShift.model_validate(data)
+    session.add(shift)
+    session.flush()
+    record_audit(session, actor=caller.actor, action="roster.added", record_type="on_call_shift",
+                 record_id=shift.id, after=data.model_dump(mode="json"))
+    session.commit()
+    return shift
+
+
+@router.delete("/rosters/{shift_id}", status_code=204)
+def remove_shift(shift_id: int, session: SessionDep, caller: AdminCaller) -> None:
+    """Remove a shift (admin)."""
+    shift = session.get(OnCallShift, shift_id)
+    if shift is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no shift with id {shift_id}")
+    record_audit(session, actor=caller.actor, action="roster.removed", record_type="on_call_shift",
+                 record_id=shift_id, before=shift.model_dump(mode="json"))
+    session.delete(shift)
+    session.commit()

@@ -1,0 +1,25 @@
+"""Imports every table so SQLModel.metadata is complete (Alembic, test cleanup)."""
+
+from sqlmodel import SQLModel
+
+from models.audit import AuditEvent
+from models.cmdb import CIChange, ConfigurationItem
+from models.contracts import (
+    Contract,
+    ContractCI,
+    ContractMember,
+    ContractPhase,
+    ContractService,
+    ServiceCatalogEntry,
+)
+from models.people import ApiToken, OnCallShift, Organisation, Person, Role, RoleMembership
+from models.sla import SlaPolicy, SlaPolicySet
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "ApiToken", "AuditEvent", "CIChange", "ConfigurationItem", "Contract", "ContractCI",
+    "ContractMember", "ContractPhase", "ContractService", "OnCallShift", "Organisation",
+    "Person", "Role", "RoleMembership", "ServiceCatalogEntry", "SlaPolicy", "SlaPolicySet",
+    "metadata",
+]
