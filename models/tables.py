@@ -12,13 +12,15 @@ from models.contracts import (
     ContractService,
     ServiceCatalogEntry,
 )
+from models.gates import ApprovalGate, ApprovalVote
+from models.outbox import Notification
 from models.people import ApiToken, OnCallShift, Organisation, Person, Role, RoleMembership
 from models.sla import SlaPolicy, SlaPolicySet
 
 metadata = SQLModel.metadata
 
 __all__ = [
-    "ApiToken", "AuditEvent", "CIChange", "ConfigurationItem", "Contract", "ContractCI",
+    "ApiToken", "ApprovalGate", "ApprovalVote", "AuditEvent", "Notification", "CIChange", "ConfigurationItem", "Contract", "ContractCI",
     "ContractMember", "ContractPhase", "ContractService", "OnCallShift", "Organisation",
     "Person", "Role", "RoleMembership", "ServiceCatalogEntry", "SlaPolicy", "SlaPolicySet",
     "metadata",

@@ -1,0 +1,45 @@
+"""Resume and start flow runs through the Prefect client (the API and the sweeper use this)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from uuid import UUID
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.responses import SetStateStatus
+
+log = logging.getLogger(__name__)
+WAITING = {StateType.PAUSED}
+
+
+def resume(flow_run_id: str, run_input: dict, *, within: float = 30.0) -> bool:
+    """Resume a waiting run, retrying until Prefect accepts (a run is PAUSED slightly before its
+    input schema is stored, and may not have reached its wait yet). False if it never did."""
+    deadline = time.monotonic() + within
+    delay = 0.05
+    with get_client(sync_client=True) as client:
+        while True:
+            try:
+                result = client.resume_flow_run(UUID(flow_run_id), run_input=run_input)
+                if result.status == SetStateStatus.ACCEPT:
+                    return True
+                reason = getattr(result.details, "reason", "")
+            except Exception as exc:  # Prefect unreachable now: the sweeper retries later
+                reason = type(exc).__name__
+            if time.monotonic() + delay > deadline:
+                log.warning("flow run %s not resumed within %.0f s: %s", flow_run_id, within, reason)
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
+def state_of(flow_run_id: str) -> StateType | None:
+    """The run's current state type, or None if Prefect does not know it."""
+    with get_client(sync_client=True) as client:
+        try:
+            run = client.read_flow_run(UUID(flow_run_id))
+        except Exception:
+            return None
+    return run.state.type if run.state else None

@@ -1,0 +1,36 @@
+"""Jinja2 templates for notifications: the first line is the title, the rest after `---` the body."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from itss.settings import get_settings
+
+
+def _local(value: datetime) -> str:
+    settings = get_settings()
+    return value.astimezone(settings.tz).strftime(f"%Y-%m-%d %H:%M ({settings.timezone})")
+
+
+@lru_cache
+def _environment() -> Environment:
+    env = Environment(loader=PackageLoader("notifications", "templates"), undefined=StrictUndefined,
+                      autoescape=False, trim_blocks=True, lstrip_blocks=True)
+    env.filters["local"] = _local
+    return env
+
+
+def render(template: str, **context: Any) -> tuple[str, str]:
+    """Render `template` (without .md.j2) to (title, body)."""
+    text = _environment().get_template(f"{template}.md.j2").render(**context)
+    title, _, body = text.partition("\n---\n")
+    return title.strip(), body.strip()
+
+
+def gate_link(gate_id: int) -> str:
+    """The approval page of a gate, for people on phones."""
+    return f"{get_settings().public_base_url.rstrip('/')}/ui/gates/{gate_id}"
