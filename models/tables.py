@@ -20,8 +20,25 @@ from models.sla import SlaPolicy, SlaPolicySet
 metadata = SQLModel.metadata
 
 __all__ = [
-    "ApiToken", "ApprovalGate", "ApprovalVote", "AuditEvent", "Notification", "CIChange", "ConfigurationItem", "Contract", "ContractCI",
-    "ContractMember", "ContractPhase", "ContractService", "OnCallShift", "Organisation",
-    "Person", "Role", "RoleMembership", "ServiceCatalogEntry", "SlaPolicy", "SlaPolicySet",
+    "ApiToken",
+    "ApprovalGate",
+    "ApprovalVote",
+    "AuditEvent",
+    "CIChange",
+    "ConfigurationItem",
+    "Contract",
+    "ContractCI",
+    "ContractMember",
+    "ContractPhase",
+    "ContractService",
+    "Notification",
+    "OnCallShift",
+    "Organisation",
+    "Person",
+    "Role",
+    "RoleMembership",
+    "ServiceCatalogEntry",
+    "SlaPolicy",
+    "SlaPolicySet",
     "metadata",
 ]
