@@ -6,9 +6,11 @@ import logging
 import time
 from uuid import UUID
 
+import httpx
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.responses import SetStateStatus
+from prefect.exceptions import ObjectNotFound
 
 log = logging.getLogger(__name__)
 WAITING = {StateType.PAUSED}
@@ -26,8 +28,20 @@ def resume(flow_run_id: str, run_input: dict, *, within: float = 30.0) -> bool:
                 if result.status == SetStateStatus.ACCEPT:
                     return True
                 reason = getattr(result.details, "reason", "")
+            except httpx.HTTPStatusError as exc:
+                # Prefect 3.8.8 answers 500, not 404, for a run that does not exist.
+                reason = f"HTTP {exc.response.status_code}"
             except Exception as exc:  # Prefect unreachable now: the sweeper retries later
                 reason = type(exc).__name__
+            try:
+                state = client.read_flow_run(UUID(flow_run_id)).state
+            except ObjectNotFound:
+                log.warning("flow run %s does not exist; nothing to resume", flow_run_id)
+                return False
+            except Exception:
+                state = None
+            if state is not None and state.is_final():
+                return False
             if time.monotonic() + delay > deadline:
                 log.warning("flow run %s not resumed within %.0f s: %s", flow_run_id, within, reason)
                 return False
