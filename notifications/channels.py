@@ -43,8 +43,12 @@ def secrets_of(url: str) -> list[str]:
     found = [parts.username or "", parts.password or ""]
     found += [segment for segment in parts.path.split("/") if len(segment) >= 6]
     found += [value for _, value in parse_qsl(parts.query) if len(value) >= 6]
-    host = parts.hostname or ""
-    return [s for s in found if s and s != host]
+    # Many services (dingtalk://TOKEN/SECRET, discord://ID/TOKEN) put a token where a host goes;
+    # a real host has dots (or is localhost).
+    host = parts.netloc.rsplit("@", 1)[-1].rsplit(":", 1)[0]  # as written: .hostname lowercases
+    if host and "." not in host and host != "localhost":
+        found.append(host)
+    return [s for s in found if s and (s != host or "." not in s)]
 
 
 def mask(text: str, urls: list[str]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -145,4 +146,27 @@ def test_resume_without_decision_does_not_pass(client: TestClient, make_person, 
     assert lines(marker) == ["prepared"]
     # A real decision still works afterwards.
     client.post(f"/approvals/{gate.id}/decision", json={"decision": "approve"}, headers=cab)
+    assert run.join() == "deployed"
+
+
+def test_notification_failure_never_fails_the_flow(client: TestClient, session: Session, tmp_path: Path) -> None:
+    from models.directory import create_person, issue_token
+    from models.outbox import Notification, NotificationStatus
+
+    with socket.socket() as sock:  # a port nobody listens on: the receiver is down
+        sock.bind(("127.0.0.1", 0))
+        dead = sock.getsockname()[1]
+    cab = create_person(session, name="cab-d", roles=[RoleKey.CAB_MEMBER], actor="test",
+                        notify_urls=[f"json://127.0.0.1:{dead}/hook"])
+    _, secret = issue_token(session, person_id=cab.id, actor="test")
+    session.commit()
+    marker = tmp_path / "marker"
+    run = FlowThread(lambda: gated_change(marker=str(marker), wait="pause"))
+    gate = wait_for_gate(session)
+    wait_paused(gate.flow_run_id)
+    session.expire_all()
+    note = session.exec(select(Notification).where(Notification.gate_id == gate.id)).one()
+    assert note.status == NotificationStatus.FAILED and note.attempts == 1
+    client.post(f"/approvals/{gate.id}/decision", json={"decision": "approve"},
+                headers={"Authorization": f"Bearer {secret}"})
     assert run.join() == "deployed"
