@@ -43,6 +43,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 @lru_cache
 def get_engine() -> Engine:
     """The process-wide engine for the configured project database."""
+    # Every table must be registered before the first flush: foreign keys between modules (a gate
+    # to its contract) resolve only when both tables are known, e.g. in a bare flow-run process.
+    import models.tables  # noqa: F401
+
     return make_engine(get_settings().resolved_database_url)
 
 
