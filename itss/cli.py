@@ -99,11 +99,16 @@ def up(
 
 
 @app.command()
-def serve() -> None:
+def serve(
+    entrypoint: Annotated[str | None, typer.Option(help="Serve only this flow, e.g. flows.x:x.")] = None,
+) -> None:
     """Serve every deployment of prefect.yaml with its schedules (what `itss up` runs)."""
-    from itss.deployments import serve_all
+    from itss.deployments import serve_all, serve_entrypoint
 
-    serve_all()
+    if entrypoint:
+        serve_entrypoint(entrypoint)
+    else:
+        serve_all()
 
 
 @user_app.command("add")

@@ -33,7 +33,7 @@ class DeploymentSpec:
     def load_flow(self) -> Flow:
         """Import the flow named by `flows/module.py:function`."""
         path, _, attr = self.entrypoint.partition(":")
-        module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+        module = importlib.import_module(path.removesuffix(".py").replace("/", "."))  # file or module path
         found = getattr(module, attr)
         if not isinstance(found, Flow):
             raise TypeError(f"{self.entrypoint} is not a Prefect flow")
@@ -86,8 +86,28 @@ def runner_deployments(specs: list[DeploymentSpec]) -> list[RunnerDeployment]:
     ]
 
 
-def serve_all(limit: int | None = None) -> None:
-    """Serve every deployment of prefect.yaml until interrupted; schedules stay active on exit."""
+# How often the runner looks for runs to start; a resumed gate waits for this poll. Prefect's
+# default of 10 s made a decision take 8-10 s to reach the next task;
+# 0.5 s costs one cheap query per half second against the Prefect server.
+POLL_SECONDS = 0.5
+
+
+def serve_deployments(deployments: list[RunnerDeployment], limit: int | None = None) -> None:
+    """Serve `deployments` until interrupted; schedules stay active on exit."""
     from prefect import serve
 
-    serve(*runner_deployments(load_specs()), pause_on_shutdown=False, limit=limit)
+    serve(*deployments, pause_on_shutdown=False, limit=limit, query_seconds=POLL_SECONDS,
+          print_starting_message=False)
+
+
+def serve_all(limit: int | None = None) -> None:
+    """Serve every deployment of prefect.yaml."""
+    serve_deployments(runner_deployments(load_specs()), limit=limit)
+
+
+def serve_entrypoint(entrypoint: str) -> None:
+    """Serve one flow, `package.module:flow`, as a deployment named like the flow (tests, benchmarks)."""
+    spec = DeploymentSpec(name="", entrypoint=entrypoint)
+    found = spec.load_flow()
+    spec.name = found.name
+    serve_deployments(runner_deployments([spec]))

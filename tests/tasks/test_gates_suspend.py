@@ -29,15 +29,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class Server:
-    """`python tests/support/serve_gated.py` against the test harness and the test database."""
+    """`itss serve --entrypoint` for the gated flow, against the test harness and the test database."""
 
     def __init__(self, storage: Path) -> None:
         env = dict(os.environ)
         env.update(PREFECT_API_URL=str(PREFECT_API_URL.value()), PYTHONPATH=str(ROOT),
-                   PREFECT_RUNNER_POLL_FREQUENCY="1", PREFECT_LOCAL_STORAGE_PATH=str(storage),
+                   PREFECT_LOCAL_STORAGE_PATH=str(storage),
                    PREFECT_SERVER_ANALYTICS_ENABLED="false")
         self.log = storage / "serve.log"
-        self.process = subprocess.Popen([sys.executable, "-m", "tests.support.serve_gated"], cwd=ROOT, env=env,
+        self.process = subprocess.Popen([sys.executable, "-m", "itss.cli", "serve", "--entrypoint",
+                                         "tests.support.gated_flow:gated_change"], cwd=ROOT, env=env,
                                         stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
                                         start_new_session=True)
 
@@ -75,7 +76,7 @@ def test_gate_survives_kill_of_serving_process(client: TestClient, session: Sess
         flow_run = None
         while flow_run is None and time.monotonic() < deadline:
             try:
-                flow_run = run_deployment("gated_change/gated", parameters={"marker": str(marker)}, timeout=0)
+                flow_run = run_deployment("gated_change/gated_change", parameters={"marker": str(marker)}, timeout=0)
             except Exception:  # the deployment is not registered yet
                 time.sleep(0.5)
         assert flow_run is not None, server.log.read_text()
