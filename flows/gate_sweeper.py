@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from prefect import flow
 
-from tasks.sweeper import escalate_overdue_gates, expire_overdue_gates, resume_decided_runs, retry_notifications
+from tasks.sweeper import (
+    dispatch_incidents,
+    escalate_overdue_gates,
+    expire_overdue_gates,
+    resume_decided_runs,
+    retry_notifications,
+    sweep_sla_clocks,
+)
 
 
 @flow(name="gate_sweeper", log_prints=True)
 def gate_sweeper() -> dict:
-    """Escalate overdue gates, expire gates past their deadline, resume decided runs, retry notifications."""
+    """Escalate and expire gates, resume decided runs, start lost incident runs, SLA warnings, retries."""
     escalated = escalate_overdue_gates()
     expired = expire_overdue_gates()
     resumed = resume_decided_runs()
+    dispatched = dispatch_incidents()
+    clocks = sweep_sla_clocks()
     notifications = retry_notifications()
-    summary = {"escalated": escalated, "expired": len(expired), "resumed": resumed, **notifications}
+    summary = {"escalated": escalated, "expired": len(expired), "resumed": resumed, "dispatched": dispatched,
+               **clocks, **notifications}
     print(f"sweep: {summary}")
     return summary

@@ -57,3 +57,33 @@ def state_of(flow_run_id: str) -> StateType | None:
         except Exception:
             return None
     return run.state.type if run.state else None
+
+
+EMERGENCY_DEPLOYMENT = "emergency_response/emergency_response"
+
+
+def start_flow(deployment: str, parameters: dict) -> str | None:
+    """Create a flow run of a deployment without waiting for it; None if Prefect refused or is away."""
+    from prefect.deployments import run_deployment
+
+    try:
+        run = run_deployment(deployment, parameters=parameters, timeout=0, as_subflow=False)
+    except Exception as exc:  # no deployment yet, Prefect down: the caller leaves it to the sweeper
+        log.warning("could not start %s: %s", deployment, type(exc).__name__)
+        return None
+    return str(run.id)
+
+
+def dispatch_incident(incident_id: int) -> str | None:
+    """Start the emergency-response run of an incident exactly once (claimed in the database)."""
+    from sqlmodel import Session
+
+    from models.db import get_engine
+    from models.incident_service import claim_dispatch, finish_dispatch
+
+    with Session(get_engine()) as session:
+        if not claim_dispatch(session, incident_id):
+            return None
+        run_id = start_flow(EMERGENCY_DEPLOYMENT, {"incident_id": incident_id})
+        finish_dispatch(session, incident_id, run_id)
+    return run_id

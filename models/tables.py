@@ -13,6 +13,7 @@ from models.contracts import (
     ServiceCatalogEntry,
 )
 from models.gates import ApprovalGate, ApprovalVote
+from models.incidents import Document, Incident, IncidentCI, IncidentEvent, IncidentPause, Problem
 from models.outbox import Notification
 from models.people import ApiToken, OnCallShift, Organisation, Person, Role, RoleMembership
 from models.sla import SlaPolicy, SlaPolicySet
@@ -31,10 +32,16 @@ __all__ = [
     "ContractMember",
     "ContractPhase",
     "ContractService",
+    "Document",
+    "Incident",
+    "IncidentCI",
+    "IncidentEvent",
+    "IncidentPause",
     "Notification",
     "OnCallShift",
     "Organisation",
     "Person",
+    "Problem",
     "Role",
     "RoleMembership",
     "ServiceCatalogEntry",

@@ -64,3 +64,31 @@ def retry_notifications() -> dict[str, int]:
     """Send every due outbox row (new, or failed and past its backoff)."""
     report = deliver_due()
     return {"sent": report.sent, "failed": report.failed, "skipped": report.skipped}
+
+
+@task(name="dispatch-incidents")
+def dispatch_incidents() -> int:
+    """Start emergency-response runs for incidents whose start was lost or deferred."""
+    from itss.runs import dispatch_incident
+    from models.incident_service import undispatched
+
+    with session_scope() as session:
+        ids = undispatched(session)
+    return sum(1 for incident_id in ids if dispatch_incident(incident_id))
+
+
+@task(name="sweep-sla-clocks")
+def sweep_sla_clocks() -> dict[str, int]:
+    """Warn at 80 % of an SLA target and record breaches, notifying the on-call and the PM."""
+    from models.incident_service import sweep_clocks
+
+    with session_scope() as session:
+        warned, breached = sweep_clocks(session)
+        for incident_id, measure in warned + breached:
+            kind = "breach" if (incident_id, measure) in breached else "warning"
+            enqueue(session, event=f"sla.{kind}", dedupe_prefix=f"incident:{incident_id}:sla:{kind}:{measure}",
+                    roles=[RoleKey.ENGINEER, RoleKey.PROJECT_MANAGER],
+                    title=f"SLA {kind}: incident {incident_id} {measure}",
+                    body=f"The {measure} clock of incident {incident_id} is at {'100' if kind == 'breach' else '80'}"
+                         " % or more of its target.")
+    return {"warned": len(warned), "breached": len(breached)}

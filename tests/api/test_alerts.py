@@ -1,0 +1,153 @@
+"""Alert intake: Alertmanager v4 exactly as sent, dedupe, malformed payloads, unknown CIs, import."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, func, select
+
+from models.incidents import Incident, IncidentEvent
+from models.roles import RoleKey
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+# What Alertmanager 0.25 posts (webhook payload version 4).
+PAYLOAD = {
+    "receiver": "itss",
+    "status": "firing",
+    "alerts": [{
+        "status": "firing",
+        "labels": {"alertname": "NodeDiskFull", "instance": "db-srv-01:9100", "severity": "critical"},
+        "annotations": {"summary": "db-srv-01 /data 93% full", "description": "/data usage above 90%"},
+        "startsAt": "2026-11-24T02:15:00.000Z",
+        "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prometheus:9090/graph?g0.expr=node_filesystem",
+        "fingerprint": "c1a2b3d4e5f60718",
+    }],
+    "groupLabels": {"alertname": "NodeDiskFull"},
+    "commonLabels": {"alertname": "NodeDiskFull", "severity": "critical"},
+    "commonAnnotations": {},
+    "externalURL": "http://alertmanager:9093",
+    "version": "4",
+    "groupKey": "{}:{alertname=\"NodeDiskFull\"}",
+    "truncatedAlerts": 0,
+}
+
+
+def count(session: Session, model: type) -> int:
+    return session.exec(select(func.count()).select_from(model)).one()
+
+
+@pytest.fixture
+def monitor(headers) -> dict[str, str]:
+    return headers[RoleKey.SERVICE_DESK]
+
+
+@pytest.fixture
+def ci(client: TestClient, headers) -> int:
+    return client.post("/cis", json={"name": "db-srv-01", "ci_type": "server", "ip": "10.16.4.11",
+                                     "criticality": "core"}, headers=headers[RoleKey.ENGINEER]).json()["id"]
+
+
+def test_same_alert_fifty_times_is_one_incident(client: TestClient, monitor, ci: int, session: Session) -> None:
+    for _ in range(50):
+        assert client.post("/alerts/alertmanager", json=PAYLOAD, headers=monitor).status_code == 200
+    incidents = session.exec(select(Incident)).all()
+    assert len(incidents) == 1
+    incident = incidents[0]
+    assert incident.alert_count == 50 and not incident.unknown_ci
+    assert incident.fault_class.value == "major"  # severity critical
+    assert incident.title == "db-srv-01 /data 93% full"
+    assert incident.reported_at.isoformat().startswith("2026-11-24T02:15")
+    detail = client.get(f"/incidents/{incident.id}", headers=monitor).json()
+    assert detail["incident"]["ci_ids"] == [ci]
+    assert [c["measure"] for c in detail["clocks"]] == ["response", "on_site", "resolution"]
+
+
+def test_resolved_alert_updates_but_does_not_close(client: TestClient, monitor, ci: int, session: Session) -> None:
+    client.post("/alerts/alertmanager", json=PAYLOAD, headers=monitor)
+    resolved = copy.deepcopy(PAYLOAD)
+    resolved["status"] = resolved["alerts"][0]["status"] = "resolved"
+    client.post("/alerts/alertmanager", json=resolved, headers=monitor)
+    incident = session.exec(select(Incident)).one()
+    assert incident.status.value == "reported" and incident.alert_resolved_at is not None
+    kinds = session.exec(select(IncidentEvent.kind).where(IncidentEvent.incident_id == incident.id)).all()
+    assert "alert_resolved" in kinds
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda p: p.update(version="3"), "version"),
+        (lambda p: p.update(alerts=[]), "alerts"),
+        (lambda p: p["alerts"][0].pop("fingerprint"), "alerts.0.fingerprint"),
+        (lambda p: p["alerts"][0].update(startsAt="yesterday"), "alerts.0.startsAt"),
+        (lambda p: p["alerts"][0].update(status="burning"), "alerts.0.status"),
+    ],
+)
+def test_malformed_payload_is_422_and_nothing_stored(client: TestClient, monitor, session: Session, mutate,
+                                                     field: str) -> None:
+    payload = copy.deepcopy(PAYLOAD)
+    payload["alerts"].append(copy.deepcopy(payload["alerts"][0]) | {"fingerprint": "other"})
+    mutate(payload)
+    response = client.post("/alerts/alertmanager", json=payload, headers=monitor)
+    assert response.status_code == 422
+    assert field in [e["field"] for e in response.json()["errors"]]
+    assert count(session, Incident) == 0 and count(session, IncidentEvent) == 0
+
+
+def test_unknown_ci_is_flagged_not_dropped(client: TestClient, monitor, session: Session) -> None:
+    payload = copy.deepcopy(PAYLOAD)
+    payload["alerts"][0]["labels"]["instance"] = "ghost-srv-99:9100"
+    assert client.post("/alerts/alertmanager", json=payload, headers=monitor).json()["created"] == 1
+    incident = session.exec(select(Incident)).one()
+    assert incident.unknown_ci and incident.unknown_ci_names == ["ghost-srv-99"]
+    assert "unknown CI: ghost-srv-99" in session.exec(select(IncidentEvent.detail).where(
+        IncidentEvent.kind == "reported")).one()
+
+
+def test_alert_webhook_needs_a_monitor_token(client: TestClient, headers) -> None:
+    assert client.post("/alerts/alertmanager", json=PAYLOAD).status_code == 401
+    assert client.post("/alerts/alertmanager", json=PAYLOAD, headers=headers[RoleKey.CUSTOMER_REP]).status_code == 403
+
+
+def test_generic_webhook_zabbix_style(client: TestClient, monitor, ci: int, session: Session) -> None:
+    problem = {"source": "zabbix", "id": "EVT-4411", "status": "problem", "title": "High load on db-srv-01",
+               "ci": "10.16.4.11", "severity": "high"}
+    client.post("/alerts/webhook", json=problem, headers=monitor)
+    client.post("/alerts/webhook", json=problem, headers=monitor)
+    client.post("/alerts/webhook", json=problem | {"status": "ok"}, headers=monitor)
+    incident = session.exec(select(Incident)).one()
+    assert incident.fingerprint == "zabbix:EVT-4411" and incident.alert_count == 2
+    assert incident.alert_resolved_at is not None and incident.fault_class.value == "major"
+
+
+CSV = """title,symptom,reported_at,acknowledged_at,on_site_at,resolved_at,closed_at,core_unavailable_pct,expected_recovery_hours,ci,consented
+核心交换机宕机,core switch down,2026-03-02 10:00,2026-03-02 10:08,2026-03-02 10:50,2026-03-02 13:00,2026-03-03 09:00,70,3,db-srv-01,true
+打印机故障,printer jam,2026-03-06 17:30,2026-03-06 17:45,2026-03-09 10:30,2026-03-07 09:00,,0,1,,false
+"""
+
+
+def test_csv_import_keeps_history_and_computes_sla(client: TestClient, monitor, ci: int, session: Session) -> None:
+    response = client.post("/incidents/import?format=csv", content=CSV.encode(), headers=monitor)
+    assert response.status_code == 201, response.text
+    first, second = (session.get(Incident, i) for i in response.json()["incident_ids"])
+    assert first.level.value == "II" and first.status.value == "closed" and first.consented
+    assert first.breaches == []  # responded in 8 min, on site in 42 min, restored in 2 h 52 min
+    # General fault: response 15 min (> 10) breached; on site Fri 17:45 → Mon 10:30 is 1 h 45 min of 5x8.
+    assert second.fault_class.value == "general" and second.breaches == ["response"]
+    assert second.status.value == "resolved" and first.flow_run_id is None
+
+
+def test_bad_import_names_row_and_field_and_stores_nothing(client: TestClient, monitor, session: Session) -> None:
+    bad = CSV.replace("2026-03-06 17:45", "2026-03-06 16:00").replace(",70,", ",170,")
+    response = client.post("/incidents/import?format=csv", content=bad.encode(), headers=monitor)
+    assert response.status_code == 422
+    errors = response.json()["detail"]["errors"]
+    assert any(e["row"] == 1 and e["field"] == "core_unavailable_pct" for e in errors)
+    assert any(e["row"] == 2 and "acknowledged_at is before reported_at" in e["message"] for e in errors)
+    assert count(session, Incident) == 0
+    json_bad = client.post("/incidents/import?format=json", content=b"{not json", headers=monitor)
+    assert json_bad.status_code == 422 and "json" in json_bad.json()["detail"]
