@@ -333,3 +333,15 @@ def sweep_clocks(session: Session, now: datetime | None = None) -> tuple[list[tu
         session.add(incident)
     session.flush()
     return warned, breached
+
+
+def response_time(session: Session, incident: Incident) -> datetime | None:
+    """When the incident was acknowledged: recorded by the flow, or already decided at its gate."""
+    if incident.acknowledged_at is not None:
+        return incident.acknowledged_at
+    from models.gates import ApprovalGate
+
+    gate = session.exec(select(ApprovalGate).where(
+        ApprovalGate.record_type == "incident", ApprovalGate.record_id == str(incident.id),
+        ApprovalGate.gate_key == "acknowledge", ApprovalGate.outcome == "acknowledge")).first()
+    return gate.decided_at if gate is not None else None

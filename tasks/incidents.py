@@ -44,11 +44,13 @@ def open_ticket(incident_id: int, flow_run_id: str) -> Ticket:
     """Bind the incident to this run and record the ticket (《应急事件单》) once."""
     with session_scope() as session:
         incident = _incident(session, incident_id)
-        if incident.flow_run_id != flow_run_id:
-            incident.flow_run_id = flow_run_id
+        incident.flow_run_id = flow_run_id
+        session.add(incident)
+        opened = session.exec(select(IncidentEvent.id).where(IncidentEvent.incident_id == incident_id,
+                                                             IncidentEvent.kind == "ticket_opened")).first()
+        if opened is None:
             log_event(session, incident_id, actor=f"flow:{flow_run_id}", kind="ticket_opened",
                       detail=f"emergency ticket opened, level {incident.level.value}")
-            session.add(incident)
         minutes, _ = targets_for(session, incident.contract_id)[(incident.fault_class, SlaMeasure.RESPONSE)]
         return Ticket(incident_id=incident_id, title=incident.title, level=incident.level,
                       fault_class=incident.fault_class.value, contract_id=incident.contract_id,

@@ -22,6 +22,7 @@ from models.incident_service import (
     log_event,
     refresh_clocks,
     regrade,
+    response_time,
 )
 from models.incidents import (
     Document,
@@ -148,9 +149,12 @@ def change_impact(incident_id: int, data: ImpactUpdate, session: SessionDep, cal
 def on_site(incident_id: int, session: SessionDep, caller: Worker) -> IncidentDetail:
     """The engineer arrived: stops the on-site clock."""
     incident = load(session, incident_id)
-    if incident.acknowledged_at is None:
+    acknowledged = response_time(session, incident)
+    if acknowledged is None:
         raise HTTPException(409, "acknowledge the incident first (its on-site clock starts at the response)")
     if incident.on_site_at is None:
+        # The flow may not have recorded the acknowledgement yet; its gate already decided it.
+        incident.acknowledged_at = acknowledged
         incident.on_site_at = utcnow()
         log_event(session, incident_id, actor=caller.actor, kind="on_site", detail="engineer on site")
         refresh_clocks(session, incident)
