@@ -242,7 +242,7 @@ def record_alert(session: Session, *, fingerprint: str, firing: bool, title: str
 
 
 def check_recurrence(session: Session, incident: Incident) -> list[Problem]:
-    """Open (or extend) a problem record for each CI whose symptom recurs within 90 days."""
+    """Open (or extend) a problem record for each CI whose symptom was seen in the 90 days before."""
     key = symptom_key(incident.symptom or incident.title)
     ci_ids = list(session.exec(select(IncidentCI.ci_id).where(IncidentCI.incident_id == incident.id)))
     problems = []
@@ -250,7 +250,8 @@ def check_recurrence(session: Session, incident: Incident) -> list[Problem]:
         earlier = session.exec(
             select(Incident).join(IncidentCI, IncidentCI.incident_id == Incident.id)
             .where(IncidentCI.ci_id == ci_id, Incident.id != incident.id,
-                   Incident.reported_at >= incident.reported_at - RECURRENCE_WINDOW)
+                   Incident.reported_at >= incident.reported_at - RECURRENCE_WINDOW,
+                   Incident.reported_at <= incident.reported_at)
         ).all()
         same = [i.id for i in earlier if symptom_key(i.symptom or i.title) == key]
         if not same:

@@ -83,16 +83,19 @@ def _ci_names(labels: dict[str, str]) -> list[str]:
 
 
 def _handle(session, caller: Caller, background: BackgroundTasks, items: list[dict]) -> AlertResult:
-    ids, created, updated = [], 0, 0
+    ids, new_ids, updated = [], [], 0
     for item in items:
         incident, new = record_alert(session, actor=caller.actor, **item)
         if incident is not None:
             ids.append(int(incident.id))
-            created += int(new)
-            updated += int(not new)
+            if new:
+                new_ids.append(int(incident.id))
+            else:
+                updated += 1
     session.commit()
-    for incident_id in set(ids):
+    for incident_id in new_ids:  # repeats already have their run (or the sweeper starts it)
         background.add_task(dispatch_incident, incident_id)
+    created = len(new_ids)
     return AlertResult(incident_ids=ids, created=created, updated=updated)
 
 
