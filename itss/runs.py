@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from uuid import UUID
 
 import httpx
@@ -87,3 +89,24 @@ def dispatch_incident(incident_id: int) -> str | None:
         run_id = start_flow(EMERGENCY_DEPLOYMENT, {"incident_id": incident_id})
         finish_dispatch(session, incident_id, run_id)
     return run_id
+
+
+# Starting runs talks to Prefect, which may be slow or retrying; it must never occupy the API's
+# request threads (FastAPI background tasks share them: under an alert storm they starved the API).
+_dispatcher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="itss-dispatch")
+_queued = threading.BoundedSemaphore(1000)
+
+
+def dispatch_soon(incident_id: int) -> bool:
+    """Queue the start of an incident's run; False when the queue is full (the sweeper starts it)."""
+    if not _queued.acquire(blocking=False):
+        return False
+
+    def run() -> None:
+        try:
+            dispatch_incident(incident_id)
+        finally:
+            _queued.release()
+
+    _dispatcher.submit(run)
+    return True

@@ -26,7 +26,10 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # Writers queue on SQLite's own lock; the pool must not be the narrower queue (the API runs
+        # 40 worker threads).
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=20, max_overflow=60)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -60,3 +63,11 @@ def session_scope() -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def is_lock_conflict(exc: BaseException) -> bool:
+    """SQLite refused a write because another writer committed after this transaction's first read.
+
+    A deferred SQLite transaction cannot upgrade a stale WAL snapshot, and this error is raised at
+    once, not after the busy timeout; the whole transaction can simply be retried."""
+    return "database is locked" in str(exc)

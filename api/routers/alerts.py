@@ -8,14 +8,17 @@ sweeper if that fails), so the webhook answers fast.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Depends
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
 
 from api.deps import Caller, SessionDep, require_roles
-from itss.runs import dispatch_incident
+from itss.runs import dispatch_soon
+from models.db import is_lock_conflict
 from models.incident_service import record_alert
 from models.incidents import Source
 from models.roles import RoleKey
@@ -82,7 +85,7 @@ def _ci_names(labels: dict[str, str]) -> list[str]:
     return []
 
 
-def _handle(session, caller: Caller, background: BackgroundTasks, items: list[dict]) -> AlertResult:
+def _record(session, caller: Caller, items: list[dict]) -> tuple[list[int], list[int], int]:
     ids, new_ids, updated = [], [], 0
     for item in items:
         incident, new = record_alert(session, actor=caller.actor, **item)
@@ -93,15 +96,28 @@ def _handle(session, caller: Caller, background: BackgroundTasks, items: list[di
             else:
                 updated += 1
     session.commit()
+    return ids, new_ids, updated
+
+
+def _handle(session, caller: Caller, items: list[dict]) -> AlertResult:
+    session.commit()  # end the authentication read: the alert transaction starts fresh
+    for attempt in range(20):
+        try:
+            ids, new_ids, updated = _record(session, caller, items)
+            break
+        except OperationalError as exc:
+            session.rollback()
+            if not is_lock_conflict(exc) or attempt == 19:
+                raise
+            time.sleep(0.005 * (attempt + 1))  # another alert committed first; redo on fresh data
     for incident_id in new_ids:  # repeats already have their run (or the sweeper starts it)
-        background.add_task(dispatch_incident, incident_id)
+        dispatch_soon(incident_id)
     created = len(new_ids)
     return AlertResult(incident_ids=ids, created=created, updated=updated)
 
 
 @router.post("/alertmanager", response_model=AlertResult)
-def alertmanager(payload: AlertmanagerPayload, session: SessionDep, caller: Monitor,
-                 background: BackgroundTasks) -> AlertResult:
+def alertmanager(payload: AlertmanagerPayload, session: SessionDep, caller: Monitor) -> AlertResult:
     """Prometheus Alertmanager webhook (configure `http_config.authorization.credentials` with a token)."""
     items = []
     for alert in payload.alerts:
@@ -112,13 +128,13 @@ def alertmanager(payload: AlertmanagerPayload, session: SessionDep, caller: Moni
                           title=title, symptom=annotations.get("description", title), ci_names=_ci_names(labels),
                           source=Source.ALERTMANAGER, major=labels.get("severity", "").lower() in MAJOR_SEVERITIES,
                           starts_at=alert.startsAt))
-    return _handle(session, caller, background, items)
+    return _handle(session, caller, items)
 
 
 @router.post("/webhook", response_model=AlertResult)
-def generic(alert: GenericAlert, session: SessionDep, caller: Monitor, background: BackgroundTasks) -> AlertResult:
+def generic(alert: GenericAlert, session: SessionDep, caller: Monitor) -> AlertResult:
     """A generic monitoring alert (one per request)."""
     item = dict(fingerprint=f"{alert.source}:{alert.id}", firing=alert.status in ("firing", "problem"),
                 title=alert.title, symptom=alert.description or alert.title, ci_names=[alert.ci] if alert.ci else [],
                 source=Source.WEBHOOK, major=alert.severity.lower() in MAJOR_SEVERITIES, starts_at=alert.occurred_at)
-    return _handle(session, caller, background, [item])
+    return _handle(session, caller, [item])

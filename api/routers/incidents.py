@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from api.deps import Caller, CurrentCaller, SessionDep, require_roles
-from itss.runs import dispatch_incident
+from itss.runs import dispatch_soon
 from models.cmdb import ConfigurationItem
 from models.db import utcnow
 from models.grading import ImpactFacts
@@ -94,8 +94,7 @@ def detail(session: Session, incident: Incident) -> IncidentDetail:
 
 
 @router.post("", response_model=IncidentDetail, status_code=status.HTTP_201_CREATED)
-def report_incident(data: IncidentCreate, session: SessionDep, caller: Desk,
-                    background: BackgroundTasks) -> IncidentDetail:
+def report_incident(data: IncidentCreate, session: SessionDep, caller: Desk) -> IncidentDetail:
     """The service desk records a report; grading, deadlines and the emergency run follow."""
     known = set(session.exec(select(ConfigurationItem.id).where(col(ConfigurationItem.id).in_(data.ci_ids))))
     if set(data.ci_ids) - known:
@@ -105,7 +104,7 @@ def report_incident(data: IncidentCreate, session: SessionDep, caller: Desk,
         facts=ImpactFacts.model_validate(data.model_dump()), ci_ids=data.ci_ids, contract_id=data.contract_id,
         reporting_org=data.reporting_org, contact=data.contact, phone=data.phone)
     session.commit()
-    background.add_task(dispatch_incident, incident.id)  # off the request path; the sweeper retries
+    dispatch_soon(incident.id)  # off the request path; the sweeper starts it if this fails
     return detail(session, incident)
 
 
