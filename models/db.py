@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -41,6 +42,21 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+# SQLite has one writer at a time. Forty API threads polling its busy handler form a convoy in
+# which the lock holder waits for the GIL between statements; queueing writers here is fairer.
+_sqlite_writer = threading.Lock()
+
+
+@contextmanager
+def serialized_writes() -> Iterator[None]:
+    """Hold the process's SQLite writer slot for a write transaction (a no-op on PostgreSQL)."""
+    if get_engine().dialect.name != "sqlite":
+        yield
+        return
+    with _sqlite_writer:
+        yield
 
 
 @lru_cache

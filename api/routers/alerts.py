@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 
 from api.deps import Caller, SessionDep, require_roles
 from itss.runs import dispatch_soon
-from models.db import is_lock_conflict
+from models.db import is_lock_conflict, serialized_writes
 from models.incident_service import record_alert
 from models.incidents import Source
 from models.roles import RoleKey
@@ -103,7 +103,8 @@ def _handle(session, caller: Caller, items: list[dict]) -> AlertResult:
     session.commit()  # end the authentication read: the alert transaction starts fresh
     for attempt in range(20):
         try:
-            ids, new_ids, updated = _record(session, caller, items)
+            with serialized_writes():
+                ids, new_ids, updated = _record(session, caller, items)
             break
         except OperationalError as exc:
             session.rollback()
