@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -15,6 +17,7 @@ from models.cmdb import ConfigurationItem
 from models.contract_service import phase_on
 from models.contracts import Contract, ContractCI, ContractStatus, Phase
 from models.db import utcnow
+from models.gates import ApprovalGate
 from models.grading import ImpactFacts, Level, emergency_level, fault_class
 from models.incidents import (
     Incident,
@@ -29,13 +32,14 @@ from models.incidents import (
 )
 from models.reference import default_policy_set_id
 from models.sla import SlaPolicy
-from models.sla_clock import ClockState, Targets, clocks
+from models.sla_clock import WARN_AT, ClockState, Targets, clocks
 
 RECURRENCE_WINDOW = timedelta(days=90)
 
 
+@lru_cache
 def calendars() -> dict[CalendarKind, BusinessCalendar]:
-    """The two clocks in the configured timezone and business hours."""
+    """The two clocks in the configured timezone and business hours (parsed once per process)."""
     settings = get_settings()
     periods = parse_periods(settings.business_hours)
     return {kind: BusinessCalendar(kind, settings.tz, periods) for kind in CalendarKind}
@@ -149,7 +153,12 @@ def clock_states(session: Session, incident: Incident, now: datetime | None = No
 
 def refresh_clocks(session: Session, incident: Incident, now: datetime | None = None) -> list[str]:
     """Store due times and breaches; returns measures newly breached (each goes on the timeline once)."""
-    states = {s.measure.value: s for s in clock_states(session, incident, now)}
+    return store_clocks(session, incident, clock_states(session, incident, now))
+
+
+def store_clocks(session: Session, incident: Incident, clock_list: list[ClockState]) -> list[str]:
+    """Store computed clocks on the incident; returns measures newly breached."""
+    states = {s.measure.value: s for s in clock_list}
     incident.response_due = states["response"].due_at
     incident.on_site_due = states["on_site"].due_at
     incident.resolution_due = states["resolution"].due_at
@@ -279,8 +288,6 @@ STALE_CLAIM = timedelta(minutes=2)
 
 def claim_dispatch(session: Session, incident_id: int) -> bool:
     """Reserve the right to start this incident's flow run (free, or a claim older than 2 min)."""
-    from sqlalchemy import or_, update
-
     now = utcnow()
     stale = f"{CLAIM_PREFIX}{(now - STALE_CLAIM).isoformat()}"
     result = session.exec(  # type: ignore[call-overload]
@@ -316,15 +323,14 @@ def undispatched(session: Session, limit: int = 100) -> list[int]:
 
 def sweep_clocks(session: Session, now: datetime | None = None) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
     """Record new breaches and warn once per measure at 80 % of a target; returns (warnings, breaches)."""
-    from models.sla_clock import WARN_AT
-
     now = now or utcnow()
     warned, breached = [], []
     for incident in session.exec(select(Incident).where(Incident.status != IncidentStatus.CLOSED,
                                                         Incident.sla_applicable == True)):  # noqa: E712
-        for measure in refresh_clocks(session, incident, now):
+        states = clock_states(session, incident, now)  # once per incident: two queries each
+        for measure in store_clocks(session, incident, states):
             breached.append((incident.id, measure))
-        for state in clock_states(session, incident, now):
+        for state in states:
             name = state.measure.value
             if state.running and state.used >= WARN_AT and not state.breached and name not in incident.warnings:
                 incident.warnings = sorted({*incident.warnings, name})
@@ -340,8 +346,6 @@ def response_time(session: Session, incident: Incident) -> datetime | None:
     """When the incident was acknowledged: recorded by the flow, or already decided at its gate."""
     if incident.acknowledged_at is not None:
         return incident.acknowledged_at
-    from models.gates import ApprovalGate
-
     gate = session.exec(select(ApprovalGate).where(
         ApprovalGate.record_type == "incident", ApprovalGate.record_id == str(incident.id),
         ApprovalGate.gate_key == "acknowledge", ApprovalGate.outcome == "acknowledge")).first()

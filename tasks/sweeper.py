@@ -6,10 +6,11 @@ from prefect import task
 from prefect.client.schemas.objects import StateType
 from sqlmodel import col, select
 
-from itss.runs import resume, state_of
+from itss.runs import dispatch_incident, resume, state_of
 from models.db import session_scope, utcnow
 from models.gate_service import escalate_due, expire_due
 from models.gates import ApprovalGate, GateStatus
+from models.incident_service import sweep_clocks, undispatched
 from models.roles import RoleKey
 from notifications.outbox import enqueue
 from notifications.render import gate_link, render
@@ -69,9 +70,6 @@ def retry_notifications() -> dict[str, int]:
 @task(name="dispatch-incidents")
 def dispatch_incidents() -> int:
     """Start emergency-response runs for incidents whose start was lost or deferred."""
-    from itss.runs import dispatch_incident
-    from models.incident_service import undispatched
-
     with session_scope() as session:
         ids = undispatched(session)
     return sum(1 for incident_id in ids if dispatch_incident(incident_id))
@@ -80,8 +78,6 @@ def dispatch_incidents() -> int:
 @task(name="sweep-sla-clocks")
 def sweep_sla_clocks() -> dict[str, int]:
     """Warn at 80 % of an SLA target and record breaches, notifying the on-call and the PM."""
-    from models.incident_service import sweep_clocks
-
     with session_scope() as session:
         warned, breached = sweep_clocks(session)
         for incident_id, measure in warned + breached:
