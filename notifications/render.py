@@ -11,16 +11,20 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from itss.settings import get_settings
 
 
-def _local(value: datetime) -> str:
+def local_time(value: datetime | None, *, zone: bool = True) -> str:
+    """An instant in the operating timezone, as people read it ("—" for none)."""
+    if value is None:
+        return "—"
     settings = get_settings()
-    return value.astimezone(settings.tz).strftime(f"%Y-%m-%d %H:%M ({settings.timezone})")
+    text = value.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+    return f"{text} ({settings.timezone})" if zone else text
 
 
 @lru_cache
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("notifications", "templates"), undefined=StrictUndefined,
                       autoescape=False, trim_blocks=True, lstrip_blocks=True)
-    env.filters["local"] = _local
+    env.filters["local"] = local_time
     return env
 
 

@@ -7,10 +7,11 @@ from sqlmodel import Session, select
 from itss.settings import get_settings
 from models.incident_service import clock_states
 from models.incidents import Incident, IncidentEvent
+from notifications.render import local_time
 
 
 def _local(value) -> str:
-    return value.astimezone(get_settings().tz).strftime("%Y-%m-%d %H:%M") if value else "—"
+    return local_time(value, zone=False)  # the report states its timezone once, in the header
 
 
 def summary_markdown(session: Session, incident_id: int) -> str:
@@ -24,7 +25,8 @@ def summary_markdown(session: Session, incident_id: int) -> str:
         f"status {incident.status.value}" + (" · unknown CI" if incident.unknown_ci else ""),
         "",
         f"Reported {_local(incident.reported_at)} ({incident.source.value}); "
-        f"closed {_local(incident.closed_at)} {'with' if incident.consented else 'without'} the requester's consent.",
+        f"closed {_local(incident.closed_at)} {'with' if incident.consented else 'without'} the requester's consent. "
+        f"Times are {get_settings().timezone}.",
         "",
         "## SLA",
         "",

@@ -20,11 +20,11 @@ from models.gate_service import gate_secret, may_decide
 from models.gates import ApprovalVote, Decision, GateStatus
 from models.people import Person
 from models.tokens import hash_token
-from notifications.render import _local
+from notifications.render import local_time
 
 router = APIRouter(prefix="/ui", tags=["pages"], include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
-templates.env.filters["local"] = _local
+templates.env.filters["local"] = local_time
 COOKIE = "itss_token"
 
 
