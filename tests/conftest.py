@@ -126,23 +126,19 @@ def tmp_data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def live_api(session: Session, prefect_harness: None) -> Iterator[str]:
     """The API served by a real uvicorn on a free loopback port; yields its base URL."""
-    import socket
+    import contextvars
     import threading
+    import time
 
     import uvicorn
 
     from api.main import app
+    from tests.support.net import free_port
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    import contextvars
-
     thread = threading.Thread(target=contextvars.copy_context().run, args=(server.run,), daemon=True)
     thread.start()
-    import time
-
     deadline = time.monotonic() + 20
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextvars
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from models.audit import AuditEvent
 from models.gates import ApprovalGate, GateStatus
 from models.roles import RoleKey
 from tests.support.gated_flow import gated_change
+from tests.support.net import free_port
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -153,9 +153,7 @@ def test_notification_failure_never_fails_the_flow(client: TestClient, session: 
     from models.directory import create_person, issue_token
     from models.outbox import Notification, NotificationStatus
 
-    with socket.socket() as sock:  # a port nobody listens on: the receiver is down
-        sock.bind(("127.0.0.1", 0))
-        dead = sock.getsockname()[1]
+    dead = free_port()  # nobody listens there: the receiver is down
     cab = create_person(session, name="cab-d", roles=[RoleKey.CAB_MEMBER], actor="test",
                         notify_urls=[f"json://127.0.0.1:{dead}/hook"])
     _, secret = issue_token(session, person_id=cab.id, actor="test")

@@ -14,7 +14,7 @@ from models.directory import create_person, issue_token
 from models.gates import ApprovalGate
 from models.outbox import Notification, NotificationStatus
 from models.roles import RoleKey
-from tests.notifications.test_delivery import Receiver, free_port
+from tests.support.net import Receiver, free_port
 from tests.support.serving import ServedFlow, wait_state
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
