@@ -42,18 +42,9 @@ class Caller:
         return any(role.value in self.roles for role in roles)
 
 
-def get_caller(
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Caller:
-    """The person behind the bearer token, or 401."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing bearer token: send 'Authorization: Bearer <token>'",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    person = authenticate(session, secret=credentials.credentials)
+def caller_for(session: Session, secret: str, *, commit: bool = True) -> Caller:
+    """The person behind a bearer token with their roles, or an HTTP 401."""
+    person = authenticate(session, secret=secret, commit=commit)
     if person is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -63,6 +54,33 @@ def get_caller(
     return Caller(person=person, roles=frozenset(roles_of(session, person_id=person.id)))
 
 
+def bearer_secret(credentials: HTTPAuthorizationCredentials | None) -> str:
+    """The token of an `Authorization: Bearer` header, or an HTTP 401 saying how to send one."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing bearer token: send 'Authorization: Bearer <token>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return credentials.credentials
+
+
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def get_secret(credentials: Credentials) -> str:
+    """The bearer token, not yet checked (for routes that authenticate on their own writer)."""
+    return bearer_secret(credentials)
+
+
+BearerSecret = Annotated[str, Depends(get_secret)]
+
+
+def get_caller(session: SessionDep, secret: BearerSecret) -> Caller:
+    """The person behind the bearer token, or 401."""
+    return caller_for(session, secret)
+
+
 CurrentCaller = Annotated[Caller, Depends(get_caller)]
 
 
@@ -70,15 +88,18 @@ def require_roles(*roles: RoleKey) -> Callable[[Caller], Caller]:
     """A dependency that lets through only callers holding one of `roles` (admins always)."""
 
     def check(caller: CurrentCaller) -> Caller:
-        if caller.has(RoleKey.ADMIN, *roles):
-            return caller
-        needed = ", ".join(r.value for r in roles) or "admin"
-        held = ", ".join(sorted(caller.roles)) or "none"
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, f"this needs one of the roles: {needed} (you have: {held})"
-        )
+        return check_roles(caller, roles)
 
     return check
+
+
+def check_roles(caller: Caller, roles: tuple[RoleKey, ...]) -> Caller:
+    """`caller` if they hold one of `roles` (admins always), else an HTTP 403 naming the roles."""
+    if caller.has(RoleKey.ADMIN, *roles):
+        return caller
+    needed = ", ".join(r.value for r in roles) or "admin"
+    held = ", ".join(sorted(caller.roles)) or "none"
+    raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs one of the roles: {needed} (you have: {held})")
 
 
 AdminCaller = Annotated[Caller, Depends(require_roles())]

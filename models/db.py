@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, create_engine
 
 from itss.settings import get_settings
@@ -79,6 +81,36 @@ def session_scope() -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def begin_write(session: Session) -> None:
+    """Open the session's transaction as a writer now (SQLite: BEGIN IMMEDIATE; PostgreSQL: as usual).
+
+    Python's sqlite3 starts a transaction only before an INSERT/UPDATE/DELETE, so a SAVEPOINT issued
+    before any of those is the outermost transaction and its RELEASE commits. An explicit BEGIN
+    IMMEDIATE makes savepoints nest properly, and waits for the write lock (busy timeout) instead of
+    failing later when an earlier read's snapshot turns out to be stale."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+T = TypeVar("T")
+_MEMO = "itss.memo"
+
+
+def remembered(session: Session, key: Hashable, compute: Callable[[], T]) -> T:
+    """`compute()` once per transaction of `session` (reference data read by every alert of a batch)."""
+    memo = session.info.setdefault(_MEMO, {})
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
+@event.listens_for(OrmSession, "after_transaction_end")
+def _forget(session: OrmSession, transaction) -> None:
+    if transaction.parent is None:  # the outermost transaction ended, not a savepoint
+        session.info.pop(_MEMO, None)
 
 
 def is_lock_conflict(exc: BaseException) -> bool:

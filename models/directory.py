@@ -101,8 +101,10 @@ def issue_token(
     return token, secret
 
 
-def authenticate(session: Session, *, secret: str) -> Person | None:
-    """The active person a valid, unrevoked, unexpired token belongs to, else None."""
+def authenticate(session: Session, *, secret: str, commit: bool = True) -> Person | None:
+    """The active person a valid, unrevoked, unexpired token belongs to, else None.
+
+    With `commit=False` the last-used touch is left in the session for the caller's transaction."""
     token = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(secret))).first()
     now = utcnow()
     if token is None or token.revoked_at is not None:
@@ -116,7 +118,8 @@ def authenticate(session: Session, *, secret: str) -> Person | None:
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         token.last_used_at = now
         session.add(token)
-        session.commit()
+        if commit:
+            session.commit()
     return person
 
 

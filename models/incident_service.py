@@ -16,7 +16,7 @@ from models.business_time import BusinessCalendar, CalendarKind, parse_periods
 from models.cmdb import ConfigurationItem
 from models.contract_service import phase_on
 from models.contracts import Contract, ContractCI, ContractStatus, Phase
-from models.db import utcnow
+from models.db import remembered, utcnow
 from models.gates import ApprovalGate
 from models.grading import ImpactFacts, Level, emergency_level, fault_class
 from models.incidents import (
@@ -47,10 +47,14 @@ def calendars() -> dict[CalendarKind, BusinessCalendar]:
 
 def targets_for(session: Session, contract_id: int | None) -> Targets:
     """SLA targets of the contract's policy set (the default set without a contract)."""
-    contract = session.get(Contract, contract_id) if contract_id else None
-    set_id = (contract.sla_policy_set_id if contract else None) or default_policy_set_id(session)
-    rows = session.exec(select(SlaPolicy).where(SlaPolicy.policy_set_id == set_id))
-    return {(r.fault_class, r.measure): (r.target_minutes, r.calendar) for r in rows}
+
+    def read() -> Targets:
+        contract = session.get(Contract, contract_id) if contract_id else None
+        set_id = (contract.sla_policy_set_id if contract else None) or default_policy_set_id(session)
+        rows = session.exec(select(SlaPolicy).where(SlaPolicy.policy_set_id == set_id))
+        return {(r.fault_class, r.measure): (r.target_minutes, r.calendar) for r in rows}
+
+    return remembered(session, ("sla_targets", contract_id), read)
 
 
 def log_event(session: Session, incident_id: int, *, actor: str, kind: str, detail: str = "",
@@ -65,21 +69,25 @@ def log_event(session: Session, incident_id: int, *, actor: str, kind: str, deta
 def _contract_for(session: Session, contract_id: int | None, ci_ids: list[int]) -> int | None:
     if contract_id is not None:
         return contract_id
-    if ci_ids:
-        found = session.exec(select(ContractCI.contract_id).where(col(ContractCI.ci_id).in_(ci_ids))).first()
-        if found is not None:
-            return found
-    active = session.exec(select(Contract.id).where(Contract.status == ContractStatus.ACTIVE)).all()
-    return active[0] if len(active) == 1 else None
+
+    def find() -> int | None:
+        if ci_ids:
+            found = session.exec(select(ContractCI.contract_id).where(col(ContractCI.ci_id).in_(ci_ids))).first()
+            if found is not None:
+                return found
+        active = session.exec(select(Contract.id).where(Contract.status == ContractStatus.ACTIVE)).all()
+        return active[0] if len(active) == 1 else None
+
+    return remembered(session, ("contract_for", tuple(sorted(ci_ids))), find)
 
 
 def resolve_cis(session: Session, names: list[str]) -> tuple[list[int], list[str]]:
     """CI ids for names, hostnames or IPs; returns (ids, names not found)."""
     ids, unknown = [], []
     for name in names:
-        ci = session.exec(select(ConfigurationItem.id).where(
+        ci = remembered(session, ("ci_named", name), lambda name=name: session.exec(select(ConfigurationItem.id).where(
             (ConfigurationItem.name == name) | (ConfigurationItem.hostname == name) | (ConfigurationItem.ip == name)
-        )).first()
+        )).first())
         if ci is None:
             unknown.append(name)
         else:
@@ -111,15 +119,19 @@ def create_incident(
     klass = fault_class(facts, level)
     if minimum_class == "major":
         klass = fault_class(facts.model_copy(update={"business_function_lost": True}), level)
-    phase = phase_on(session, contract_id=contract, day=reported.astimezone(get_settings().tz).date()) \
-        if contract else None
+    day = reported.astimezone(get_settings().tz).date()
+    phase = remembered(session, ("phase_on", contract, day),
+                       lambda: phase_on(session, contract_id=contract, day=day)) if contract else None
     incident = Incident(
         title=title, symptom=symptom, source=source, fingerprint=fingerprint, contract_id=contract,
         unknown_ci=bool(unknown_ci_names), unknown_ci_names=unknown_ci_names or [], level=level, fault_class=klass,
         reported_at=reported, sla_applicable=phase != Phase.TRANSITION,
         **facts.model_dump(), **{k: v for k, v in contact.items() if v is not None},
     )
-    session.add(incident)
+    # Due times at the report instant, before the INSERT (nothing can be breached yet): an imported
+    # or back-dated report must not look breached before its later events are applied; the sweeper
+    # and every status change refresh at the real now.
+    refresh_clocks(session, incident, now=reported, pauses=[])
     session.flush()
     for ci_id in sorted(set(ci_ids)):
         session.add(IncidentCI(incident_id=incident.id, ci_id=ci_id))
@@ -128,9 +140,6 @@ def create_incident(
                                                     if unknown_ci_names else ""))
     log_event(session, incident.id, actor=actor, kind="graded", at=reported,
               detail=f"level {level.value}, {klass.value} fault", data={"level": level.value, "class": klass.value})
-    # At the report instant: an imported or back-dated report must not look breached before its
-    # later events are applied; the sweeper and every status change refresh at the real now.
-    refresh_clocks(session, incident, now=reported)
     record_audit(session, actor=actor, action="incident.reported", record_type="incident", record_id=incident.id,
                  after={"title": title, "level": level.value, "fault_class": klass.value, "source": source.value})
     return incident
@@ -143,17 +152,20 @@ def pauses_of(session: Session, incident_id: int) -> list[tuple[datetime, dateti
     return [(p.started_at, p.ended_at or now) for p in rows]
 
 
-def clock_states(session: Session, incident: Incident, now: datetime | None = None) -> list[ClockState]:
-    """The incident's three SLA clocks now."""
+def clock_states(session: Session, incident: Incident, now: datetime | None = None,
+                 pauses: list[tuple[datetime, datetime]] | None = None) -> list[ClockState]:
+    """The incident's three SLA clocks now (`pauses` when the caller knows them: a new incident has none)."""
     return clocks(targets=targets_for(session, incident.contract_id), fault_class=incident.fault_class,
                   reported_at=incident.reported_at, acknowledged_at=incident.acknowledged_at,
                   on_site_at=incident.on_site_at, resolved_at=incident.resolved_at,
-                  pauses=pauses_of(session, incident.id), now=now or utcnow(), calendars=calendars())
+                  pauses=pauses_of(session, incident.id) if pauses is None else pauses, now=now or utcnow(),
+                  calendars=calendars())
 
 
-def refresh_clocks(session: Session, incident: Incident, now: datetime | None = None) -> list[str]:
+def refresh_clocks(session: Session, incident: Incident, now: datetime | None = None,
+                   pauses: list[tuple[datetime, datetime]] | None = None) -> list[str]:
     """Store due times and breaches; returns measures newly breached (each goes on the timeline once)."""
-    return store_clocks(session, incident, clock_states(session, incident, now))
+    return store_clocks(session, incident, clock_states(session, incident, now, pauses))
 
 
 def store_clocks(session: Session, incident: Incident, clock_list: list[ClockState]) -> list[str]:
@@ -225,11 +237,14 @@ def record_alert(session: Session, *, fingerprint: str, firing: bool, title: str
     existing = open_by_fingerprint(session, fingerprint)
     if existing is not None:
         if firing:
-            existing.alert_count += 1
+            # Monitors re-send a firing alert every few minutes: count it (in SQL, so concurrent
+            # writers cannot lose a count); only firing again after a resolve goes on the timeline.
+            if existing.alert_resolved_at is not None:
+                log_event(session, existing.id, actor=actor, kind="alert_refiring",
+                          detail="the monitor reports the alert firing again after it resolved")
+            existing.alert_count = Incident.alert_count + 1  # type: ignore[assignment]
             existing.alert_resolved_at = None
-            log_event(session, existing.id, actor=actor, kind="alert_repeated",
-                      detail=f"firing again (#{existing.alert_count})")
-        else:
+        elif existing.alert_resolved_at is None:
             existing.alert_resolved_at = utcnow()
             log_event(session, existing.id, actor=actor, kind="alert_resolved",
                       detail="the monitor reports the alert resolved; closing still needs the requester's consent")

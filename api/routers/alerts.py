@@ -2,30 +2,24 @@
 
 Each alert is deduplicated by fingerprint: firing opens an incident or counts on the open one;
 resolved notes it on the timeline (closing still needs the requester's consent). A payload is
-validated whole before anything is written. Flow runs start after the response (and by the
-sweeper if that fails), so the webhook answers fast.
+validated whole before anything is written, then recorded by the alert writer (`api/alert_intake.py`),
+which batches concurrent requests into one commit. Flow runs start after the commit, off the request
+path (and by the sweeper if that fails), so the webhook answers fast.
 """
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import OperationalError
 
-from api.deps import Caller, SessionDep, require_roles
-from itss.runs import dispatch_soon
-from models.db import is_lock_conflict, serialized_writes
-from models.incident_service import record_alert
+from api.alert_intake import record_alerts
+from api.deps import BearerSecret
 from models.incidents import Source
-from models.roles import RoleKey
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
-# Monitors post with a token of a service account holding the service-desk role.
-Monitor = Annotated[Caller, Depends(require_roles(RoleKey.SERVICE_DESK, RoleKey.ENGINEER))]
 
 
 class AlertmanagerAlert(BaseModel):
@@ -85,40 +79,13 @@ def _ci_names(labels: dict[str, str]) -> list[str]:
     return []
 
 
-def _record(session, caller: Caller, items: list[dict]) -> tuple[list[int], list[int], int]:
-    ids, new_ids, updated = [], [], 0
-    for item in items:
-        incident, new = record_alert(session, actor=caller.actor, **item)
-        if incident is not None:
-            ids.append(int(incident.id))
-            if new:
-                new_ids.append(int(incident.id))
-            else:
-                updated += 1
-    session.commit()
-    return ids, new_ids, updated
-
-
-def _handle(session, caller: Caller, items: list[dict]) -> AlertResult:
-    session.commit()  # end the authentication read: the alert transaction starts fresh
-    for attempt in range(20):
-        try:
-            with serialized_writes():
-                ids, new_ids, updated = _record(session, caller, items)
-            break
-        except OperationalError as exc:
-            session.rollback()
-            if not is_lock_conflict(exc) or attempt == 19:
-                raise
-            time.sleep(0.005 * (attempt + 1))  # another alert committed first; redo on fresh data
-    for incident_id in new_ids:  # repeats already have their run (or the sweeper starts it)
-        dispatch_soon(incident_id)
-    created = len(new_ids)
-    return AlertResult(incident_ids=ids, created=created, updated=updated)
+async def _handle(secret: str, items: list[dict]) -> AlertResult:
+    recorded = await record_alerts(secret, items)
+    return AlertResult(incident_ids=recorded.incident_ids, created=len(recorded.new_ids), updated=recorded.updated)
 
 
 @router.post("/alertmanager", response_model=AlertResult)
-def alertmanager(payload: AlertmanagerPayload, session: SessionDep, caller: Monitor) -> AlertResult:
+async def alertmanager(payload: AlertmanagerPayload, secret: BearerSecret) -> AlertResult:
     """Prometheus Alertmanager webhook (configure `http_config.authorization.credentials` with a token)."""
     items = []
     for alert in payload.alerts:
@@ -129,13 +96,13 @@ def alertmanager(payload: AlertmanagerPayload, session: SessionDep, caller: Moni
                           title=title, symptom=annotations.get("description", title), ci_names=_ci_names(labels),
                           source=Source.ALERTMANAGER, major=labels.get("severity", "").lower() in MAJOR_SEVERITIES,
                           starts_at=alert.startsAt))
-    return _handle(session, caller, items)
+    return await _handle(secret, items)
 
 
 @router.post("/webhook", response_model=AlertResult)
-def generic(alert: GenericAlert, session: SessionDep, caller: Monitor) -> AlertResult:
+async def generic(alert: GenericAlert, secret: BearerSecret) -> AlertResult:
     """A generic monitoring alert (one per request)."""
     item = dict(fingerprint=f"{alert.source}:{alert.id}", firing=alert.status in ("firing", "problem"),
                 title=alert.title, symptom=alert.description or alert.title, ci_names=[alert.ci] if alert.ci else [],
                 source=Source.WEBHOOK, major=alert.severity.lower() in MAJOR_SEVERITIES, starts_at=alert.occurred_at)
-    return _handle(session, caller, [item])
+    return await _handle(secret, [item])

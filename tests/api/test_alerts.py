@@ -151,3 +151,39 @@ def test_bad_import_names_row_and_field_and_stores_nothing(client: TestClient, m
     assert count(session, Incident) == 0
     json_bad = client.post("/incidents/import?format=json", content=b"{not json", headers=monitor)
     assert json_bad.status_code == 422 and "json" in json_bad.json()["detail"]
+
+
+def test_concurrent_alerts_batch_into_one_incident_and_bad_tokens_fail_alone(live_api: str, monitor, ci: int,
+                                                                           headers, session: Session) -> None:
+    """40 monitors posting the same alert at once, amid requests with a revoked-looking token and a
+    token without a monitor role, on a real uvicorn: the writer batches them; each gets its own answer."""
+    import httpx
+    from concurrent.futures import ThreadPoolExecutor
+
+    def post(auth: dict[str, str]) -> int:
+        with httpx.Client(base_url=live_api, headers=auth, timeout=30) as client:
+            return client.post("/alerts/alertmanager", json=PAYLOAD).status_code
+
+    callers = [monitor] * 40 + [{"Authorization": "Bearer not-a-token"}] * 5 + [headers[RoleKey.CUSTOMER_REP]] * 5
+    with ThreadPoolExecutor(len(callers)) as pool:
+        codes = list(pool.map(post, callers))
+
+    assert codes[:40] == [200] * 40
+    assert codes[40:45] == [401] * 5 and codes[45:] == [403] * 5
+    incidents = session.exec(select(Incident)).all()
+    assert len(incidents) == 1 and incidents[0].alert_count == 40
+    kinds = [e.kind for e in session.exec(select(IncidentEvent).where(IncidentEvent.incident_id == incidents[0].id))]
+    assert kinds.count("reported") == 1 and "alert_refiring" not in kinds  # repeats are counted, not logged
+
+
+def test_alert_firing_again_after_resolve_goes_on_the_timeline(client: TestClient, monitor, ci: int,
+                                                              session: Session) -> None:
+    resolved = copy.deepcopy(PAYLOAD)
+    resolved["status"] = resolved["alerts"][0]["status"] = "resolved"
+    for body in (PAYLOAD, PAYLOAD, resolved, resolved, PAYLOAD):
+        assert client.post("/alerts/alertmanager", json=body, headers=monitor).status_code == 200
+    incident = session.exec(select(Incident)).one()
+    kinds = [e.kind for e in session.exec(select(IncidentEvent).where(IncidentEvent.incident_id == incident.id)
+                                          .order_by(IncidentEvent.id))]
+    assert kinds.count("alert_resolved") == 1 and kinds.count("alert_refiring") == 1
+    assert incident.alert_count == 3 and incident.alert_resolved_at is None
