@@ -51,9 +51,24 @@ async def calendar_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": str(exc)})
 
 
+class FieldErrors(Exception):
+    """Raised by a route that validates beyond its body model: 422 in the same shape as pydantic's."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+        self.errors = errors
+
+
+async def field_errors(_request: Request, exc: Exception) -> JSONResponse:
+    """422 with one entry per bad field."""
+    assert isinstance(exc, FieldErrors)
+    return JSONResponse(status_code=422, content={"detail": f"invalid request — {exc}", "errors": exc.errors})
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on `app`."""
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(FieldErrors, field_errors)
     app.add_exception_handler(DuplicateError, duplicate_error)
     app.add_exception_handler(IntegrityError, integrity_error)
     app.add_exception_handler(CalendarNotCoveredError, calendar_error)

@@ -5,7 +5,20 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api import errors
-from api.routers import alerts, approvals, audit, cis, contracts, health, incidents, pages, people, sla, tokens
+from api.routers import (
+    alerts,
+    approvals,
+    audit,
+    cis,
+    contracts,
+    health,
+    incidents,
+    inspections,
+    pages,
+    people,
+    sla,
+    tokens,
+)
 
 DESCRIPTION = (
     "ITSS operations processes as Prefect flows. Authenticate with `Authorization: Bearer <token>` "
@@ -17,7 +30,8 @@ def create_app() -> FastAPI:
     """Build the app with every router and the error handlers."""
     app = FastAPI(title="ITSS process orchestrator", version="0.1.0", description=DESCRIPTION)
     errors.install(app)
-    for module in (health, people, tokens, contracts, cis, sla, incidents, alerts, approvals, audit, pages):
+    routers = (health, people, tokens, contracts, cis, sla, incidents, alerts, inspections, approvals, audit, pages)
+    for module in routers:
         app.include_router(module.router)
     return app
 

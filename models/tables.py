@@ -14,6 +14,7 @@ from models.contracts import (
 )
 from models.gates import ApprovalGate, ApprovalVote
 from models.incidents import Document, Incident, IncidentCI, IncidentEvent, IncidentPause, Problem
+from models.inspection import InspectionPlan, InspectionResult, InspectionRun
 from models.outbox import Notification
 from models.people import ApiToken, OnCallShift, Organisation, Person, Role, RoleMembership
 from models.sla import SlaPolicy, SlaPolicySet
@@ -37,6 +38,9 @@ __all__ = [
     "IncidentCI",
     "IncidentEvent",
     "IncidentPause",
+    "InspectionPlan",
+    "InspectionResult",
+    "InspectionRun",
     "Notification",
     "OnCallShift",
     "Organisation",

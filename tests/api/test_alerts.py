@@ -157,8 +157,9 @@ def test_concurrent_alerts_batch_into_one_incident_and_bad_tokens_fail_alone(liv
                                                                            headers, session: Session) -> None:
     """40 monitors posting the same alert at once, amid requests with a revoked-looking token and a
     token without a monitor role, on a real uvicorn: the writer batches them; each gets its own answer."""
-    import httpx
     from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
 
     def post(auth: dict[str, str]) -> int:
         with httpx.Client(base_url=live_api, headers=auth, timeout=30) as client:
