@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from sqlmodel import Session, select
 
@@ -12,6 +13,8 @@ from models.cmdb_service import create_ci
 from models.contract_service import create_contract
 from models.contracts import Contract, ContractCreate, ServiceCatalogEntry, TeamMemberSpec
 from models.directory import create_person, issue_token
+from models.inspection_plan import parse_yaml
+from models.inspection_service import save_plan
 from models.people import Organisation, OrgKind, Person
 from models.roles import RoleKey
 
@@ -127,4 +130,6 @@ def load_demo(session: Session) -> DemoResult:
         starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31),
         service_codes=[code for code, _, _ in SERVICES], ci_ids=ci_ids, team=team,
     ))
+    for spec in parse_yaml((Path(__file__).parent / "demo_plans" / "egov_daily_core.yaml").read_text("utf-8")):
+        save_plan(session, spec, actor=ACTOR)
     return DemoResult(contract_id=contract.id, tokens=tokens, created=True)
