@@ -111,11 +111,3 @@ def remembered(session: Session, key: Hashable, compute: Callable[[], T]) -> T:
 def _forget(session: OrmSession, transaction) -> None:
     if transaction.parent is None:  # the outermost transaction ended, not a savepoint
         session.info.pop(_MEMO, None)
-
-
-def is_lock_conflict(exc: BaseException) -> bool:
-    """SQLite refused a write because another writer committed after this transaction's first read.
-
-    A deferred SQLite transaction cannot upgrade a stale WAL snapshot, and this error is raised at
-    once, not after the busy timeout; the whole transaction can simply be retried."""
-    return "database is locked" in str(exc)
