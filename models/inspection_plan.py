@@ -116,6 +116,15 @@ class PlanSpec(BaseModel):
             raise ValueError(f"{value!r} is not a valid cron expression (five fields, e.g. '0 9 * * *')") from None
         return value
 
+    @field_validator("report_template")
+    @classmethod
+    def _valid_template(cls, value: str | None) -> str | None:
+        from notifications.render import check_template
+
+        if value:
+            check_template(value)
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _valid_timezone(cls, value: str) -> str:

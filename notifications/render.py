@@ -1,4 +1,4 @@
-"""Jinja2 templates for notifications: the first line is the title, the rest after `---` the body."""
+"""Jinja2 templates: notifications (first line the title, the body after `---`) and Markdown documents."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateSyntaxError
 
 from itss.settings import get_settings
 
@@ -33,6 +33,21 @@ def render(template: str, **context: Any) -> tuple[str, str]:
     text = _environment().get_template(f"{template}.md.j2").render(**context)
     title, _, body = text.partition("\n---\n")
     return title.strip(), body.strip()
+
+
+def render_document(template: str, source: str | None = None, **context: Any) -> str:
+    """A whole Markdown document from `template` (without .md.j2), or from `source` when a team supplies one."""
+    env = _environment()
+    compiled = env.from_string(source) if source else env.get_template(f"{template}.md.j2")
+    return compiled.render(**context)
+
+
+def check_template(source: str) -> None:
+    """Raise ValueError naming the line when `source` is not a valid Jinja2 template."""
+    try:
+        _environment().parse(source)
+    except TemplateSyntaxError as exc:
+        raise ValueError(f"template syntax error on line {exc.lineno}: {exc.message}") from None
 
 
 def gate_link(gate_id: int) -> str:

@@ -7,7 +7,6 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from prefect import task
 from prefect.artifacts import (
     acreate_progress_artifact,
@@ -27,7 +26,7 @@ from models.inspection_plan import CheckItem, PlanSpec, targets_of
 from models.inspection_service import close_run, open_run, plan_by_ref, store_results
 from models.roles import RoleKey
 from notifications.outbox import enqueue
-from notifications.render import local_time, render
+from notifications.render import local_time, render, render_document
 from notifications.sender import deliver
 from tasks.probes import PROBES, ProbeContext, Target, run_check
 
@@ -41,7 +40,7 @@ def begin_inspection(plan: str, trigger: str) -> int:
         found = plan_by_ref(session, plan)
         if found is None or not found.active:
             raise ValueError(f"no active inspection plan {plan!r} (GET /inspection-plans lists them)")
-        run = open_run(session, found, trigger=trigger, flow_run_id=str(flow_run.get_id() or "") or None)
+        run = open_run(session, found, trigger=trigger, flow_run_id=flow_run.get_id())
         return int(run.id)
 
 
@@ -124,7 +123,7 @@ def handle_exceptions(run_id: int, failures: list[dict[str, Any]]) -> list[int]:
         new_incidents, on_incidents = [], []
         for failure in failures:
             check = spec.check(failure["check_key"])
-            rule = check.rule(failure["status"].value if hasattr(failure["status"], "value") else failure["status"])
+            rule = check.rule(failure["status"])
             if rule is None:
                 continue
             for role in rule.notify:
@@ -151,10 +150,6 @@ def handle_exceptions(run_id: int, failures: list[dict[str, Any]]) -> list[int]:
     return sorted({*new_incidents, *on_incidents})
 
 
-_templates = Environment(loader=PackageLoader("tasks", "templates"), undefined=StrictUndefined,
-                        trim_blocks=True, lstrip_blocks=True)
-
-
 @task(cache_policy=NO_CACHE)
 def report_inspection(run_id: int, failures: list[dict[str, Any]], incident_ids: list[int]) -> str:
     """Close the run: the result table (failures first) and the report from the plan's template."""
@@ -166,9 +161,7 @@ def report_inspection(run_id: int, failures: list[dict[str, Any]], incident_ids:
         context = dict(plan=spec, run=run, failures=ordered, incident_ids=incident_ids,
                        started=local_time(run.started_at), finished=local_time(run.finished_at),
                        names={c.key: c.name for c in spec.checks})
-        template = (_templates.from_string(spec.report_template) if spec.report_template
-                    else _templates.get_template("inspection_report.md.j2"))
-        report = template.render(**context)
+        report = render_document("inspection_report", spec.report_template, **context)
         run.report_md = report
         session.add(run)
         counts = dict(run.counts)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, status
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, col, select
 
@@ -33,16 +33,12 @@ class PlanPublic(BaseModel):
     updated_at: datetime
 
 
-def _unprocessable(errors: list[dict[str, str]]) -> FieldErrors:
-    return FieldErrors(errors)
-
-
 def _save(session: Session, specs: list[PlanSpec], caller: Caller) -> list[InspectionPlan]:
     try:
         plans = [save_plan(session, spec, actor=caller.actor) for spec in specs]
     except PlanError as exc:
         session.rollback()  # all plans of a file, or none
-        raise _unprocessable([{"field": exc.field, "message": str(exc).split(": ", 1)[1]}]) from None
+        raise FieldErrors([{"field": exc.field, "message": str(exc).split(": ", 1)[1]}]) from None
     session.commit()
     return plans
 
@@ -67,12 +63,12 @@ async def import_plans(request: Request, session: SessionDep, caller: Lead,
     try:
         specs = parse_yaml(text)
     except ValidationError as exc:
-        raise _unprocessable([{"field": ".".join(str(p) for p in e["loc"]) or "body",
+        raise FieldErrors([{"field": ".".join(str(p) for p in e["loc"]) or "body",
                                "message": str(e["msg"]).removeprefix("Value error, ")} for e in exc.errors()]) from None
     except Exception as exc:  # not YAML at all
-        raise _unprocessable([{"field": "body", "message": f"not valid YAML: {exc}"}]) from None
+        raise FieldErrors([{"field": "body", "message": f"not valid YAML: {exc}"}]) from None
     if not specs:
-        raise _unprocessable([{"field": "body", "message": "no plan in the file"}])
+        raise FieldErrors([{"field": "body", "message": "no plan in the file"}])
     return [_public(p) for p in _save(session, specs, caller)]
 
 
@@ -121,18 +117,22 @@ def list_runs(session: SessionDep, _caller: CurrentCaller, plan: str | None = No
     return list(session.exec(query))
 
 
-@router.get("/inspection-runs/{run_id}", response_model=InspectionRun)
-def get_run(run_id: int, session: SessionDep, _caller: CurrentCaller) -> InspectionRun:
-    """One run with its counts and report."""
+def _run(session: Session, run_id: int) -> InspectionRun:
     run = session.get(InspectionRun, run_id)
     if run is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no inspection run {run_id}")
     return run
 
 
+@router.get("/inspection-runs/{run_id}", response_model=InspectionRun)
+def get_run(run_id: int, session: SessionDep, _caller: CurrentCaller) -> InspectionRun:
+    """One run with its counts and report."""
+    return _run(session, run_id)
+
+
 def _results(session: Session, run_id: int, status_: CheckStatus | None, ci_id: int | None, check: str | None,
              limit: int, offset: int):
-    get_run(run_id, session, None)  # 404 for an unknown run
+    _run(session, run_id)  # 404 for an unknown run
     query = select(InspectionResult).where(InspectionResult.run_id == run_id)
     if status_ is not None:
         query = query.where(InspectionResult.status == status_)
@@ -160,7 +160,7 @@ CSV_COLUMNS = ["run_id", "ci_id", "check_key", "probe", "status", "value", "thre
 @router.get("/inspection-runs/{run_id}/results.csv")
 def run_results_csv(run_id: int, session: SessionDep, _caller: CurrentCaller,
                     status_: Annotated[CheckStatus | None, Query(alias="status")] = None,
-                    ci_id: int | None = None, check: str | None = None) -> StreamingResponse:
+                    ci_id: int | None = None, check: str | None = None) -> Response:
     """The same results as CSV (UTF-8 with BOM, so spreadsheet programs read the Chinese text)."""
     buffer = io.StringIO()
     buffer.write("\ufeff")
@@ -169,7 +169,7 @@ def run_results_csv(run_id: int, session: SessionDep, _caller: CurrentCaller,
     for row in _results(session, run_id, status_, ci_id, check, 1_000_000, 0):
         data = row.model_dump()
         writer.writerow([getattr(data[c], "value", data[c]) for c in CSV_COLUMNS])
-    return StreamingResponse(iter([buffer.getvalue()]), media_type="text/csv; charset=utf-8",
+    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": f'attachment; filename="inspection-run-{run_id}.csv"'})
 
 

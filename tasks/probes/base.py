@@ -57,10 +57,19 @@ class ProbeParams(BaseModel):
 
 
 class ProbeContext:
-    """Resources shared by every probe of a run (one HTTP client per TLS mode, not one per probe)."""
+    """Resources shared by every probe of a run: one HTTP client per TLS mode and one SNMP engine,
+    not one per probe (each costs far more to build than a loopback check takes)."""
 
     def __init__(self) -> None:
         self._http: dict[bool, httpx.AsyncClient] = {}
+        self._snmp: Any = None
+
+    def snmp_engine(self) -> Any:
+        if self._snmp is None:
+            from pysnmp.hlapi.v3arch.asyncio import SnmpEngine  # only runs with network devices pay for it
+
+            self._snmp = SnmpEngine()
+        return self._snmp
 
     def http(self, verify: bool) -> httpx.AsyncClient:
         if verify not in self._http:
@@ -71,6 +80,8 @@ class ProbeContext:
     async def aclose(self) -> None:
         for client in self._http.values():
             await client.aclose()
+        if self._snmp is not None:
+            self._snmp.close_dispatcher()
 
 
 ProbeFn = Callable[[Target, Any, ProbeContext], Awaitable[Reading]]

@@ -10,7 +10,6 @@ from pysnmp.hlapi.v3arch.asyncio import (
     ContextData,
     ObjectIdentity,
     ObjectType,
-    SnmpEngine,
     UdpTransportTarget,
     get_cmd,
 )
@@ -32,12 +31,8 @@ async def snmp_get(target: Target, params: SnmpParams, ctx: ProbeContext) -> Rea
     """GET one OID (SNMP v2c); the value is numeric, or compared with `expect`."""
     community = os.environ.get(params.community_env, "") if params.community_env else params.community
     transport = await UdpTransportTarget.create((target.host, params.port), timeout=2, retries=0)
-    engine = SnmpEngine()
-    try:
-        error, status, index, binds = await get_cmd(engine, CommunityData(community, mpModel=1), transport,
-                                                    ContextData(), ObjectType(ObjectIdentity(params.oid)))
-    finally:
-        engine.close_dispatcher()
+    error, status, index, binds = await get_cmd(ctx.snmp_engine(), CommunityData(community, mpModel=1), transport,
+                                                ContextData(), ObjectType(ObjectIdentity(params.oid)))
     if error:
         return Reading(None, f"SNMP: {error}", CheckStatus.ERROR)
     if status:

@@ -87,6 +87,7 @@ def test_critical_opens_one_incident_and_one_emergency_run_across_two_runs(
     (lambda p: p["checks"][1].update(warning=-5), "checks.1.warning"),
     (lambda p: p["checks"][1].update(params={"port": 70000}), "checks.1"),
     (lambda p: p.update(scope={"tags": ["no-such-tag"]}), "scope"),
+    (lambda p: p.update(report_template="# {{ plan.name }\n{% if %}"), "report_template"),
 ])
 def test_bad_plan_is_422_naming_the_field_and_stores_nothing(client: TestClient, headers, change, field) -> None:
     lead = headers[RoleKey.ENGINEER]
