@@ -11,6 +11,8 @@ from tasks.inspection import begin_inspection, fail_run, handle_exceptions, prob
 def routine_inspection(plan: str, trigger: str = "schedule") -> dict:
     """Probe every CI in the plan's scope, store the results, notify and open incidents, write the report."""
     run_id = begin_inspection(plan, trigger)
+    if run_id is None:
+        return {"run_id": None, "skipped": "plan paused", "not_ok": 0, "incidents": []}
     try:
         failures = probe_estate(run_id)
         incident_ids = handle_exceptions(run_id, failures)

@@ -21,7 +21,9 @@ app = typer.Typer(help="ITSS process orchestrator.", no_args_is_help=True, add_c
 user_app = typer.Typer(help="People and their API tokens.", no_args_is_help=True)
 db_app = typer.Typer(help="The project database.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+schedules_app = typer.Typer(help="Inspection plans' schedules in Prefect.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(schedules_app, name="schedules")
 console = Console()
 
 
@@ -109,6 +111,20 @@ def serve(
         serve_entrypoint(entrypoint)
     else:
         serve_all()
+
+
+@schedules_app.command("sync")
+def schedules_sync() -> None:
+    """Give each active inspection plan its cron schedule on the routine_inspection deployment
+    (after `prefect deploy`, which replaces a deployment's schedules)."""
+    from itss import plan_schedules
+
+    with session_scope() as session:
+        counts = plan_schedules.sync(session)
+    if counts is None:
+        console.print(f"[red]No {plan_schedules.DEPLOYMENT} deployment on the Prefect server; deploy it first.[/red]")
+        raise typer.Exit(1)
+    console.print(", ".join(f"{n} {what}" for what, n in counts.items()))
 
 
 @user_app.command("add")

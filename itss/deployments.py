@@ -7,6 +7,7 @@ entries to work pools when a team runs workers on many hosts.
 from __future__ import annotations
 
 import importlib
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,12 +72,14 @@ def load_specs(path: Path = PREFECT_YAML) -> list[DeploymentSpec]:
     return specs
 
 
-def runner_deployments(specs: list[DeploymentSpec]) -> list[RunnerDeployment]:
+def runner_deployments(specs: list[DeploymentSpec],
+                       extra_schedules: dict[str, list[Schedule]] | None = None) -> list[RunnerDeployment]:
     """RunnerDeployments for `serve`; entrypoints by module path so an installed package works."""
+    extra_schedules = extra_schedules or {}
     return [
         spec.load_flow().to_deployment(
             name=spec.name,
-            schedules=spec.prefect_schedules(),
+            schedules=spec.prefect_schedules() + extra_schedules.get(spec.name, []),
             parameters=spec.parameters,
             description=spec.description,
             tags=spec.tags,
@@ -101,8 +104,21 @@ def serve_deployments(deployments: list[RunnerDeployment], limit: int | None = N
 
 
 def serve_all(limit: int | None = None) -> None:
-    """Serve every deployment of prefect.yaml."""
-    serve_deployments(runner_deployments(load_specs()), limit=limit)
+    """Serve every deployment of prefect.yaml, with each active inspection plan's own schedule."""
+    serve_deployments(runner_deployments(load_specs(), _plan_schedules()), limit=limit)
+
+
+def _plan_schedules() -> dict[str, list[Schedule]]:
+    # Applying a deployment replaces all its schedules, so the plans' schedules go in with it.
+    from itss import plan_schedules
+    from models.db import session_scope
+
+    try:
+        with session_scope() as session:
+            return {plan_schedules.DEPLOYMENT_NAME: plan_schedules.as_prefect(plan_schedules.wanted(session))}
+    except Exception:  # no database yet: prefect.yaml's schedules still serve
+        logging.getLogger(__name__).exception("could not read inspection plans; serving without their schedules")
+        return {}
 
 
 def serve_entrypoint(entrypoint: str) -> None:

@@ -39,6 +39,18 @@ def save_plan(session: Session, spec: PlanSpec, *, actor: str) -> InspectionPlan
     return plan
 
 
+def set_active(session: Session, plan: InspectionPlan, active: bool, *, actor: str) -> InspectionPlan:
+    """Pause or resume a plan's schedule (audited)."""
+    if plan.active != active:
+        before, plan.active, plan.updated_at = plan.active, active, utcnow()
+        session.add(plan)
+        session.flush()
+        record_audit(session, actor=actor, action="inspection_plan.resumed" if active else "inspection_plan.paused",
+                     record_type="inspection_plan", record_id=plan.id, before={"active": before},
+                     after={"active": active})
+    return plan
+
+
 def plan_by_ref(session: Session, ref: str | int) -> InspectionPlan | None:
     """A plan by id or by name."""
     if isinstance(ref, int) or str(ref).isdigit():

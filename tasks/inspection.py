@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.artifacts import (
     acreate_progress_artifact,
     aupdate_progress_artifact,
@@ -34,12 +34,16 @@ FAILURES_FIRST = {CheckStatus.CRITICAL: 0, CheckStatus.ERROR: 1, CheckStatus.WAR
 
 
 @task(cache_policy=NO_CACHE)
-def begin_inspection(plan: str, trigger: str) -> int:
-    """Open the run record of `plan` (by name or id); raises if the plan does not exist or is inactive."""
+def begin_inspection(plan: str, trigger: str) -> int | None:
+    """Open the run record of `plan` (by name or id); None when a paused plan's schedule fires."""
     with session_scope() as session:
         found = plan_by_ref(session, plan)
-        if found is None or not found.active:
-            raise ValueError(f"no active inspection plan {plan!r} (GET /inspection-plans lists them)")
+        if found is None:
+            raise ValueError(f"no inspection plan {plan!r} (GET /inspection-plans lists them)")
+        if not found.active and trigger == "schedule":
+            # prefect.yaml may still schedule a paused plan; on-demand runs of it stay possible.
+            get_run_logger().info("inspection plan %r is paused; scheduled run skipped", found.name)
+            return None
         run = open_run(session, found, trigger=trigger, flow_run_id=flow_run.get_id())
         return int(run.id)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -14,15 +15,17 @@ from sqlmodel import Session, col, select
 
 from api.deps import Caller, CurrentCaller, SessionDep, require_roles
 from api.errors import FieldErrors
+from itss import plan_schedules
 from itss.runs import start_flow
 from models.inspection import CheckStatus, InspectionPlan, InspectionResult, InspectionRun
 from models.inspection_plan import PlanSpec, parse_yaml
-from models.inspection_service import PlanError, plan_by_ref, save_plan
+from models.inspection_service import PlanError, plan_by_ref, save_plan, set_active
 from models.roles import RoleKey
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["inspection"])
 Lead = Annotated[Caller, Depends(require_roles(RoleKey.ENGINEER, RoleKey.PROJECT_MANAGER, RoleKey.OPS_MANAGER))]
-DEPLOYMENT = "routine_inspection/routine_inspection"
+DEPLOYMENT = plan_schedules.DEPLOYMENT
 
 
 class PlanPublic(BaseModel):
@@ -33,6 +36,18 @@ class PlanPublic(BaseModel):
     updated_at: datetime
 
 
+class PlanActive(BaseModel):
+    active: bool
+
+
+def _sync_schedules(session: Session) -> None:
+    # The plan is saved whatever happens here: `itss up` or `itss schedules sync` catches up later.
+    try:
+        plan_schedules.sync(session)
+    except Exception as exc:
+        log.warning("inspection plan schedules not synced to Prefect: %s", type(exc).__name__)
+
+
 def _save(session: Session, specs: list[PlanSpec], caller: Caller) -> list[InspectionPlan]:
     try:
         plans = [save_plan(session, spec, actor=caller.actor) for spec in specs]
@@ -40,6 +55,7 @@ def _save(session: Session, specs: list[PlanSpec], caller: Caller) -> list[Inspe
         session.rollback()  # all plans of a file, or none
         raise FieldErrors([{"field": exc.field, "message": str(exc).split(": ", 1)[1]}]) from None
     session.commit()
+    _sync_schedules(session)
     return plans
 
 
@@ -89,6 +105,15 @@ def _plan(session: Session, ref: str) -> InspectionPlan:
 def get_plan(ref: str, session: SessionDep, _caller: CurrentCaller) -> PlanPublic:
     """One plan, by id or name."""
     return _public(_plan(session, ref))
+
+
+@router.patch("/inspection-plans/{ref}", response_model=PlanPublic)
+def set_plan_active(ref: str, body: PlanActive, session: SessionDep, caller: Lead) -> PlanPublic:
+    """Pause (`active: false`) or resume a plan's schedule; on-demand runs stay possible."""
+    plan = set_active(session, _plan(session, ref), body.active, actor=caller.actor)
+    session.commit()
+    _sync_schedules(session)
+    return _public(plan)
 
 
 class RunStarted(BaseModel):

@@ -120,3 +120,47 @@ checks:
     loaded = client.post("/inspection-plans/import", content=good, headers=yaml_headers)
     assert loaded.status_code == 201 and loaded.json()[0]["spec"]["checks"][0]["params"] == {"port": 443}
     assert client.post("/inspection-plans/import", content=good, headers=headers[RoleKey.CUSTOMER_REP]).status_code == 403
+
+
+def deployment_schedules() -> dict[str, tuple[str, str, dict]]:
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name("routine_inspection/routine_inspection")
+        return {s.slug or "prefect.yaml": (s.schedule.cron, s.schedule.timezone, s.parameters)
+                for s in client.read_deployment_schedules(deployment.id)}
+
+
+def test_each_plan_runs_on_its_own_cron_schedule_in_prefect(client: TestClient, headers) -> None:
+    from itss.deployments import _plan_schedules, load_specs, runner_deployments
+
+    specs = [s for s in load_specs() if s.name == "routine_inspection"]
+    runner_deployments(specs)[0].apply()  # as `itss up` applies prefect.yaml: the demo plan at 09:00
+    yaml_only = deployment_schedules()
+    assert list(yaml_only.values()) == [("0 9 * * *", "Asia/Shanghai", {})]
+
+    lead = headers[RoleKey.ENGINEER]
+    client.post("/cis", json={"name": "web-01", "ci_type": "server", "ip": "127.0.0.1", "tags": ["core-web"]},
+                headers=lead)
+    spec = plan(80, 81, 82) | {"cron": "30 */4 * * *"}
+    plan_id = client.post("/inspection-plans", json=spec, headers=lead).json()["id"]
+    # prefect.yaml already runs the demo plan at this cron: no second schedule for it.
+    demo = plan(80, 81, 82) | {"name": "EGOV daily core inspection", "timezone": "Asia/Shanghai"}
+    assert client.post("/inspection-plans", json=demo, headers=lead).status_code == 201
+    assert deployment_schedules() == yaml_only | {
+        f"plan-{plan_id}": ("30 */4 * * *", "Asia/Shanghai", {"plan": "core daily"})}
+
+    client.post("/inspection-plans", json=spec | {"cron": "0 22 * * 1-5", "timezone": "UTC"}, headers=lead)
+    assert deployment_schedules()[f"plan-{plan_id}"] == ("0 22 * * 1-5", "UTC", {"plan": "core daily"})
+
+    # Re-applying prefect.yaml (a restart) replaces every schedule: serve_all puts the plans' back.
+    runner_deployments(specs, _plan_schedules())[0].apply()
+    assert deployment_schedules()[f"plan-{plan_id}"] == ("0 22 * * 1-5", "UTC", {"plan": "core daily"})
+
+    paused = client.patch("/inspection-plans/core daily", json={"active": False}, headers=lead)
+    assert paused.status_code == 200 and paused.json()["active"] is False
+    assert deployment_schedules() == yaml_only
+    assert client.patch("/inspection-plans/core daily", json={"active": False},
+                        headers=headers[RoleKey.CUSTOMER_REP]).status_code == 403
+    # A paused plan's scheduled run is skipped, not failed; an on-demand run still works.
+    assert routine_inspection("core daily")["skipped"] == "plan paused"
+    client.patch("/inspection-plans/core daily", json={"active": True}, headers=lead)
+    assert f"plan-{plan_id}" in deployment_schedules()
