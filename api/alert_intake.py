@@ -1,11 +1,12 @@
-"""The alert writer: one thread records monitoring alerts in batches, one commit per batch.
+"""The alert writer: one thread stores monitoring alerts in the inbox in batches, one commit per batch.
 
-An alert storm is hundreds of small writes a second. Forty request threads each running its own
-SQLite transaction spend their time queueing for the one writer lock and the GIL; here requests
-queue instead (the event loop never touches the database), the writer takes whatever has queued
-— authentication included — records it in one transaction with a savepoint per request, commits,
-and answers each request with its own result or error. A request is answered only after its
-commit, so a 200 always means stored. Under light load a batch is one request.
+An alert storm is hundreds of small writes a second. Request threads each running their own SQLite
+transaction spend their time queueing for the one writer lock and the GIL; here requests queue
+instead (the event loop never touches the database), and the writer takes whatever has queued,
+authenticates it (once per token and batch), inserts every alert of every request in one
+statement, commits, and answers each request with its alert ids or its own 401/403. A request is
+answered only after its commit, so a 202 always means stored. What an alert does to incidents is
+the alert processor's work (`api/alert_processor.py`), woken after each commit.
 """
 
 from __future__ import annotations
@@ -14,31 +15,22 @@ import asyncio
 import logging
 import queue
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import HTTPException
+from sqlalchemy import insert
 from sqlmodel import Session
 
+from api.alert_processor import wake_processor
 from api.deps import Caller, caller_for, check_roles
-from itss.runs import dispatch_soon
-from models.db import begin_write, get_engine, serialized_writes
-from models.incident_service import record_alert
+from models.alert_inbox import InboxAlert
+from models.db import begin_write, get_engine, serialized_writes, utcnow
 from models.roles import RoleKey
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
 # Monitors post with a token of a service account holding the service-desk (or engineer) role.
 MONITOR_ROLES = (RoleKey.SERVICE_DESK, RoleKey.ENGINEER)
-
-
-@dataclass
-class AlertsRecorded:
-    """What one request's alerts did: the incidents they are on, and which of those are new."""
-
-    incident_ids: list[int] = field(default_factory=list)
-    new_ids: list[int] = field(default_factory=list)
-    updated: int = 0
 
 
 @dataclass
@@ -57,8 +49,8 @@ class AlertWriter:
         self._thread: threading.Thread | None = None
         self._start = threading.Lock()
 
-    async def record(self, secret: str, items: list[dict]) -> AlertsRecorded:
-        """Record one request's alerts under its token; raises the request's HTTP 401/403 or error."""
+    async def store(self, secret: str, items: list[dict]) -> list[int]:
+        """Store one request's alerts under its token; their inbox ids, or the request's HTTP 401/403."""
         loop = asyncio.get_running_loop()
         job = _Job(secret, items, loop, loop.create_future())
         self._ensure_thread()
@@ -86,45 +78,61 @@ class AlertWriter:
             except Exception as exc:  # the database is unusable now: every request in it gets the error
                 log.exception("alert batch of %d failed", len(batch))
                 outcomes = [exc] * len(batch)
+            wake_processor()
             for job, outcome in zip(batch, outcomes, strict=True):
                 job.loop.call_soon_threadsafe(_settle, job.future, outcome)
-                if isinstance(outcome, AlertsRecorded):
-                    for incident_id in outcome.new_ids:  # repeats already have their run
-                        dispatch_soon(incident_id)
-
-    def _write(self, batch: list[_Job]) -> list[AlertsRecorded | Exception]:
-        # BEGIN IMMEDIATE takes SQLite's write lock before the first read, waiting on the busy
-        # timeout: no stale snapshot to fail on, so no retry loop.
-        callers: dict[str, Caller] = {}  # one authentication per token and batch
-        with serialized_writes(), Session(get_engine(), expire_on_commit=False) as session:
-            begin_write(session)
-            outcomes = [self._one(session, job, callers) for job in batch]
-            session.commit()
-        return outcomes
 
     @staticmethod
-    def _one(session: Session, job: _Job, callers: dict[str, Caller]) -> AlertsRecorded | Exception:
-        try:
-            caller = callers.get(job.secret)
-            if caller is None:
-                caller = callers[job.secret] = check_roles(caller_for(session, job.secret, commit=False),
-                                                           MONITOR_ROLES)
-            recorded = AlertsRecorded()
-            with session.begin_nested():  # one request's alerts stand or fall together
-                for item in job.items:
-                    incident, new = record_alert(session, actor=caller.actor, **item)
-                    if incident is None:
-                        continue
-                    recorded.incident_ids.append(int(incident.id))
-                    if new:
-                        recorded.new_ids.append(int(incident.id))
-                    else:
-                        recorded.updated += 1
-            return recorded
-        except Exception as exc:  # this request fails alone; the rest of the batch still commits
-            if not isinstance(exc, HTTPException):
-                log.exception("alert request failed")
-            return exc
+    def _write(batch: list[_Job]) -> list[list[int] | Exception]:
+        callers: dict[str, Caller | Exception] = {}
+        outcomes: list[list[int] | Exception] = []
+        rows: list[dict[str, Any]] = []
+        now = utcnow()
+        with serialized_writes(), Session(get_engine(), expire_on_commit=False) as session:
+            begin_write(session)
+            for job in batch:
+                if job.secret not in callers:
+                    try:
+                        callers[job.secret] = check_roles(caller_for(session, job.secret, commit=False), MONITOR_ROLES)
+                    except Exception as exc:  # 401/403: this request fails alone
+                        callers[job.secret] = exc
+                caller = callers[job.secret]
+                if isinstance(caller, Exception):
+                    outcomes.append(caller)
+                    continue
+                outcomes.append([])
+                rows.extend(_row(item, caller.actor, now) for item in job.items)
+            ids = (
+                list(session.scalars(insert(InboxAlert).returning(InboxAlert.id, sort_by_parameter_order=True), rows))
+                if rows
+                else []
+            )
+            session.commit()
+        position = iter(ids)
+        for job, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, list):
+                outcome.extend(next(position) for _ in job.items)
+        return outcomes
+
+
+def _row(item: dict, actor: str, now) -> dict[str, Any]:
+    starts_at = item["starts_at"]
+    return {
+        "received_at": now,
+        "actor": actor,
+        "source": item["source"],
+        "fingerprint": item["fingerprint"],
+        "firing": item["firing"],
+        "status": "pending",
+        "created": False,
+        "alert": {
+            "title": item["title"],
+            "symptom": item["symptom"],
+            "ci_names": item["ci_names"],
+            "major": item["major"],
+            "starts_at": starts_at.isoformat() if starts_at else None,
+        },
+    }
 
 
 def _settle(future: asyncio.Future, outcome: Any) -> None:
@@ -139,6 +147,6 @@ def _settle(future: asyncio.Future, outcome: Any) -> None:
 _writer = AlertWriter()
 
 
-async def record_alerts(secret: str, items: list[dict]) -> AlertsRecorded:
-    """Record one request's alerts through the process's alert writer."""
-    return await _writer.record(secret, items)
+async def store_alerts(secret: str, items: list[dict]) -> list[int]:
+    """Store one request's alerts in the inbox through the process's alert writer; their ids."""
+    return await _writer.store(secret, items)

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000",
         description="Base of the links inside notifications (the approval page lives under it).",
     )
+    dispatch_per_second: float = Field(
+        default=10.0, gt=0,
+        description="At most this many emergency-response runs started a second by one API process: in an "
+                    "alert storm the Prefect server, on the same machine, would otherwise starve the API.",
+    )
     # Signs gate decisions so a resume that did not come through the API cannot pass a gate.
     gate_secret: SecretStr | None = None
 

@@ -51,6 +51,7 @@ def record_audit(
 ) -> AuditEvent:
     """Add an audit event to `session`; it commits with the change it describes."""
     event = AuditEvent(
+        at=utcnow(),  # given, not defaulted: pydantic inspects a default factory's signature on every call
         actor=actor,
         action=action,
         record_type=record_type,

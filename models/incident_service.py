@@ -125,7 +125,7 @@ def create_incident(
     incident = Incident(
         title=title, symptom=symptom, source=source, fingerprint=fingerprint, contract_id=contract,
         unknown_ci=bool(unknown_ci_names), unknown_ci_names=unknown_ci_names or [], level=level, fault_class=klass,
-        reported_at=reported, sla_applicable=phase != Phase.TRANSITION,
+        reported_at=reported, sla_applicable=phase != Phase.TRANSITION, breaches=[], warnings=[],
         **facts.model_dump(), **{k: v for k, v in contact.items() if v is not None},
     )
     # Due times at the report instant, before the INSERT (nothing can be breached yet): an imported
@@ -230,28 +230,51 @@ def open_by_fingerprint(session: Session, fingerprint: str) -> Incident | None:
                                                Incident.status != IncidentStatus.CLOSED)).first()
 
 
+def note_repeat(session: Session, incident: Incident, *, firing: bool, actor: str) -> bool:
+    """An alert for an open incident: a resolve, or firing again after one, goes on the timeline;
+    True when it counts as one more firing (the caller adds it to `alert_count` in SQL)."""
+    if firing:
+        # Monitors re-send a firing alert every few minutes: it is counted; only firing again after
+        # a resolve goes on the timeline.
+        if incident.alert_resolved_at is not None:
+            log_event(session, incident.id, actor=actor, kind="alert_refiring",
+                      detail="the monitor reports the alert firing again after it resolved")
+            incident.alert_resolved_at = None
+            session.add(incident)
+        return True
+    if incident.alert_resolved_at is None:
+        incident.alert_resolved_at = utcnow()
+        session.add(incident)
+        log_event(session, incident.id, actor=actor, kind="alert_resolved",
+                  detail="the monitor reports the alert resolved; closing still needs the requester's consent")
+    return False
+
+
+def count_alerts(session: Session, incident: Incident, n: int) -> None:
+    """Add `n` firings to the incident's alert count, in SQL (concurrent writers cannot lose one)."""
+    if n:
+        incident.alert_count = Incident.alert_count + n  # type: ignore[assignment]
+        session.add(incident)
+
+
 def record_alert(session: Session, *, fingerprint: str, firing: bool, title: str, symptom: str,
                  ci_names: list[str], source: Source, actor: str, major: bool,
                  starts_at: datetime | None) -> tuple[Incident | None, bool]:
     """Open or update the incident of an alert; returns (incident, created). Resolved alerts never open one."""
     existing = open_by_fingerprint(session, fingerprint)
     if existing is not None:
-        if firing:
-            # Monitors re-send a firing alert every few minutes: count it (in SQL, so concurrent
-            # writers cannot lose a count); only firing again after a resolve goes on the timeline.
-            if existing.alert_resolved_at is not None:
-                log_event(session, existing.id, actor=actor, kind="alert_refiring",
-                          detail="the monitor reports the alert firing again after it resolved")
-            existing.alert_count = Incident.alert_count + 1  # type: ignore[assignment]
-            existing.alert_resolved_at = None
-        elif existing.alert_resolved_at is None:
-            existing.alert_resolved_at = utcnow()
-            log_event(session, existing.id, actor=actor, kind="alert_resolved",
-                      detail="the monitor reports the alert resolved; closing still needs the requester's consent")
-        session.add(existing)
+        count_alerts(session, existing, int(note_repeat(session, existing, firing=firing, actor=actor)))
         return existing, False
     if not firing:
         return None, False
+    return open_alert_incident(session, fingerprint=fingerprint, title=title, symptom=symptom, ci_names=ci_names,
+                               source=source, actor=actor, major=major, starts_at=starts_at)
+
+
+def open_alert_incident(session: Session, *, fingerprint: str, title: str, symptom: str, ci_names: list[str],
+                        source: Source, actor: str, major: bool,
+                        starts_at: datetime | None) -> tuple[Incident, bool]:
+    """Open the incident of a firing alert whose fingerprint has none open; (incident, created)."""
     ci_ids, unknown = resolve_cis(session, ci_names)
     try:
         with session.begin_nested():
@@ -259,9 +282,10 @@ def record_alert(session: Session, *, fingerprint: str, firing: bool, title: str
                 session, title=title, symptom=symptom, actor=actor, source=source, facts=ImpactFacts(),
                 ci_ids=ci_ids, unknown_ci_names=unknown, fingerprint=fingerprint, reported_at=starts_at,
                 minimum_class="major" if major else None)
-    except IntegrityError:  # a concurrent request opened it first: count this one on it
-        return record_alert(session, fingerprint=fingerprint, firing=firing, title=title, symptom=symptom,
-                            ci_names=ci_names, source=source, actor=actor, major=major, starts_at=starts_at)
+    except IntegrityError:  # a concurrent writer opened it first: count this one on it
+        found, _ = record_alert(session, fingerprint=fingerprint, firing=True, title=title, symptom=symptom,
+                                ci_names=ci_names, source=source, actor=actor, major=major, starts_at=starts_at)
+        return found, False  # type: ignore[return-value]  # firing: record_alert always returns one
     return incident, True
 
 
@@ -314,6 +338,12 @@ def claim_dispatch(session: Session, incident_id: int) -> bool:
     )
     session.commit()
     return result.rowcount == 1
+
+
+def claim_new(incident: Incident) -> None:
+    """Claim a just-created incident's dispatch in the transaction that creates it (no second write)."""
+    incident.flow_run_id = f"{CLAIM_PREFIX}{utcnow().isoformat()}"
+    incident.dispatch_attempts = (incident.dispatch_attempts or 0) + 1
 
 
 def finish_dispatch(session: Session, incident_id: int, flow_run_id: str | None) -> None:

@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from models.alert_inbox import InboxAlert
 from models.audit import AuditEvent
 from models.cmdb import CIChange, ConfigurationItem
 from models.contracts import (
@@ -26,6 +27,7 @@ __all__ = [
     "ApprovalGate",
     "ApprovalVote",
     "AuditEvent",
+    "InboxAlert",
     "CIChange",
     "ConfigurationItem",
     "Contract",

@@ -1,22 +1,26 @@
 """/alerts: monitoring webhooks. Alertmanager (payload version 4) and a generic JSON mapping.
 
-Each alert is deduplicated by fingerprint: firing opens an incident or counts on the open one;
-resolved notes it on the timeline (closing still needs the requester's consent). A payload is
-validated whole before anything is written, then recorded by the alert writer (`api/alert_intake.py`),
-which batches concurrent requests into one commit. Flow runs start after the commit, off the request
-path (and by the sweeper if that fails), so the webhook answers fast.
+A payload is validated whole before anything is written; its alerts are then stored in the alert
+inbox by the alert writer (`api/alert_intake.py`, concurrent requests batched into one commit) and
+the answer is 202 with their ids. The alert processor (`api/alert_processor.py`) applies them in
+arrival order moments later: deduplicated by fingerprint, firing opens an incident or counts on the
+open one; resolved notes it on the timeline (closing still needs the requester's consent). Flow runs
+of new incidents start after that, on the dispatcher (and by the sweeper if that fails).
+`GET /alerts/{id}` tells what became of an alert.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
+from sqlmodel import col, select
 
-from api.alert_intake import record_alerts
-from api.deps import BearerSecret
+from api.alert_intake import store_alerts
+from api.deps import BearerSecret, CurrentCaller, SessionDep
+from models.alert_inbox import AlertStatus, InboxAlert
 from models.incidents import Source
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -29,7 +33,7 @@ class AlertmanagerAlert(BaseModel):
     startsAt: datetime  # noqa: N815 - Alertmanager's field names
     endsAt: datetime | None = None  # noqa: N815
     generatorURL: str = ""  # noqa: N815
-    fingerprint: str = Field(min_length=1)
+    fingerprint: str = Field(min_length=1, max_length=150)
 
 
 class AlertmanagerPayload(BaseModel):
@@ -50,7 +54,7 @@ class AlertmanagerPayload(BaseModel):
 class GenericAlert(BaseModel):
     """Any other monitor (Zabbix, Grafana, scripts): see README "Alert webhooks" for the mapping."""
 
-    source: str = Field(min_length=1, max_length=60, description="e.g. zabbix, grafana")
+    source: str = Field(min_length=1, max_length=40, description="e.g. zabbix, grafana")
     id: str = Field(min_length=1, max_length=150, description="stable id of the problem, for deduplication")
     status: Literal["firing", "resolved", "problem", "ok"]
     title: str = Field(min_length=1, max_length=300)
@@ -60,12 +64,13 @@ class GenericAlert(BaseModel):
     occurred_at: datetime | None = None
 
 
-class AlertResult(BaseModel):
-    incident_ids: list[int]
-    created: int
-    updated: int
+class AlertsAccepted(BaseModel):
+    accepted: int
+    alert_ids: list[int] = Field(description="GET /alerts/{id} tells what each did")
 
 
+# Monitors write long annotations; an incident keeps what fits (the whole alert stays in the inbox).
+TITLE_MAX, SYMPTOM_MAX = 300, 4000
 MAJOR_SEVERITIES = {"critical", "page", "disaster", "high", "emergency"}
 CI_LABELS = ("ci", "host", "hostname", "instance", "node", "device")
 
@@ -79,13 +84,13 @@ def _ci_names(labels: dict[str, str]) -> list[str]:
     return []
 
 
-async def _handle(secret: str, items: list[dict]) -> AlertResult:
-    recorded = await record_alerts(secret, items)
-    return AlertResult(incident_ids=recorded.incident_ids, created=len(recorded.new_ids), updated=recorded.updated)
+async def _handle(secret: str, items: list[dict]) -> AlertsAccepted:
+    ids = await store_alerts(secret, items)
+    return AlertsAccepted(accepted=len(ids), alert_ids=ids)
 
 
-@router.post("/alertmanager", response_model=AlertResult)
-async def alertmanager(payload: AlertmanagerPayload, secret: BearerSecret) -> AlertResult:
+@router.post("/alertmanager", response_model=AlertsAccepted, status_code=202)
+async def alertmanager(payload: AlertmanagerPayload, secret: BearerSecret) -> AlertsAccepted:
     """Prometheus Alertmanager webhook (configure `http_config.authorization.credentials` with a token)."""
     items = []
     for alert in payload.alerts:
@@ -93,16 +98,53 @@ async def alertmanager(payload: AlertmanagerPayload, secret: BearerSecret) -> Al
         annotations = {**payload.commonAnnotations, **alert.annotations}
         title = annotations.get("summary") or labels.get("alertname", "alert")
         items.append(dict(fingerprint=f"alertmanager:{alert.fingerprint}", firing=alert.status == "firing",
-                          title=title, symptom=annotations.get("description", title), ci_names=_ci_names(labels),
+                          title=title[:TITLE_MAX], symptom=annotations.get("description", title)[:SYMPTOM_MAX],
+                          ci_names=_ci_names(labels),
                           source=Source.ALERTMANAGER, major=labels.get("severity", "").lower() in MAJOR_SEVERITIES,
                           starts_at=alert.startsAt))
     return await _handle(secret, items)
 
 
-@router.post("/webhook", response_model=AlertResult)
-async def generic(alert: GenericAlert, secret: BearerSecret) -> AlertResult:
+@router.post("/webhook", response_model=AlertsAccepted, status_code=202)
+async def generic(alert: GenericAlert, secret: BearerSecret) -> AlertsAccepted:
     """A generic monitoring alert (one per request)."""
     item = dict(fingerprint=f"{alert.source}:{alert.id}", firing=alert.status in ("firing", "problem"),
-                title=alert.title, symptom=alert.description or alert.title, ci_names=[alert.ci] if alert.ci else [],
+                title=alert.title, symptom=(alert.description or alert.title)[:SYMPTOM_MAX],
+                ci_names=[alert.ci] if alert.ci else [],
                 source=Source.WEBHOOK, major=alert.severity.lower() in MAJOR_SEVERITIES, starts_at=alert.occurred_at)
     return await _handle(secret, [item])
+
+
+class AlertPublic(BaseModel):
+    id: int
+    received_at: datetime
+    source: Source
+    fingerprint: str
+    firing: bool
+    status: AlertStatus
+    incident_id: int | None
+    created: bool
+    error: str | None
+    processed_at: datetime | None
+
+
+@router.get("", response_model=list[AlertPublic])
+def list_alerts(session: SessionDep, _caller: CurrentCaller,
+                status_: Annotated[AlertStatus | None, Query(alias="status")] = None, fingerprint: str | None = None,
+                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[InboxAlert]:
+    """Received alerts, newest first: `status=failed` lists those that could not be applied."""
+    query = select(InboxAlert).order_by(col(InboxAlert.id).desc()).limit(limit)
+    if status_ is not None:
+        query = query.where(InboxAlert.status == status_)
+    if fingerprint is not None:
+        query = query.where(InboxAlert.fingerprint == fingerprint)
+    return list(session.exec(query))
+
+
+@router.get("/{alert_id}", response_model=AlertPublic)
+def get_alert(alert_id: int, session: SessionDep, _caller: CurrentCaller) -> InboxAlert:
+    """One received alert: pending, or the incident it landed on (`created` if it opened it), or its error."""
+    alert = session.get(InboxAlert, alert_id)
+    if alert is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}")
+    return alert

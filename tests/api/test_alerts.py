@@ -8,8 +8,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
+from models.alert_inbox import InboxAlert
 from models.incidents import Incident, IncidentEvent
 from models.roles import RoleKey
+from tests.support.alerts import post_alerts, settled
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -52,8 +54,9 @@ def ci(client: TestClient, headers) -> int:
 
 
 def test_same_alert_fifty_times_is_one_incident(client: TestClient, monitor, ci: int, session: Session) -> None:
-    for _ in range(50):
-        assert client.post("/alerts/alertmanager", json=PAYLOAD, headers=monitor).status_code == 200
+    applied = [post_alerts(client, "/alerts/alertmanager", PAYLOAD, monitor)[0] for _ in range(50)]
+    assert [a["created"] for a in applied] == [True] + [False] * 49
+    assert {a["incident_id"] for a in applied} == {applied[0]["incident_id"]} and applied[0]["status"] == "processed"
     incidents = session.exec(select(Incident)).all()
     assert len(incidents) == 1
     incident = incidents[0]
@@ -67,10 +70,10 @@ def test_same_alert_fifty_times_is_one_incident(client: TestClient, monitor, ci:
 
 
 def test_resolved_alert_updates_but_does_not_close(client: TestClient, monitor, ci: int, session: Session) -> None:
-    client.post("/alerts/alertmanager", json=PAYLOAD, headers=monitor)
+    post_alerts(client, "/alerts/alertmanager", PAYLOAD, monitor)
     resolved = copy.deepcopy(PAYLOAD)
     resolved["status"] = resolved["alerts"][0]["status"] = "resolved"
-    client.post("/alerts/alertmanager", json=resolved, headers=monitor)
+    post_alerts(client, "/alerts/alertmanager", resolved, monitor)
     incident = session.exec(select(Incident)).one()
     assert incident.status.value == "reported" and incident.alert_resolved_at is not None
     kinds = session.exec(select(IncidentEvent.kind).where(IncidentEvent.incident_id == incident.id)).all()
@@ -95,13 +98,13 @@ def test_malformed_payload_is_422_and_nothing_stored(client: TestClient, monitor
     response = client.post("/alerts/alertmanager", json=payload, headers=monitor)
     assert response.status_code == 422
     assert field in [e["field"] for e in response.json()["errors"]]
-    assert count(session, Incident) == 0 and count(session, IncidentEvent) == 0
+    assert count(session, Incident) == 0 and count(session, IncidentEvent) == 0 and count(session, InboxAlert) == 0
 
 
 def test_unknown_ci_is_flagged_not_dropped(client: TestClient, monitor, session: Session) -> None:
     payload = copy.deepcopy(PAYLOAD)
     payload["alerts"][0]["labels"]["instance"] = "ghost-srv-99:9100"
-    assert client.post("/alerts/alertmanager", json=payload, headers=monitor).json()["created"] == 1
+    assert post_alerts(client, "/alerts/alertmanager", payload, monitor)[0]["created"]
     incident = session.exec(select(Incident)).one()
     assert incident.unknown_ci and incident.unknown_ci_names == ["ghost-srv-99"]
     assert "unknown CI: ghost-srv-99" in session.exec(select(IncidentEvent.detail).where(
@@ -116,9 +119,8 @@ def test_alert_webhook_needs_a_monitor_token(client: TestClient, headers) -> Non
 def test_generic_webhook_zabbix_style(client: TestClient, monitor, ci: int, session: Session) -> None:
     problem = {"source": "zabbix", "id": "EVT-4411", "status": "problem", "title": "High load on db-srv-01",
                "ci": "10.16.4.11", "severity": "high"}
-    client.post("/alerts/webhook", json=problem, headers=monitor)
-    client.post("/alerts/webhook", json=problem, headers=monitor)
-    client.post("/alerts/webhook", json=problem | {"status": "ok"}, headers=monitor)
+    for body in (problem, problem, problem | {"status": "ok"}):
+        post_alerts(client, "/alerts/webhook", body, monitor)
     incident = session.exec(select(Incident)).one()
     assert incident.fingerprint == "zabbix:EVT-4411" and incident.alert_count == 2
     assert incident.alert_resolved_at is not None and incident.fault_class.value == "major"
@@ -161,16 +163,20 @@ def test_concurrent_alerts_batch_into_one_incident_and_bad_tokens_fail_alone(liv
 
     import httpx
 
-    def post(auth: dict[str, str]) -> int:
+    def post(auth: dict[str, str]) -> httpx.Response:
         with httpx.Client(base_url=live_api, headers=auth, timeout=30) as client:
-            return client.post("/alerts/alertmanager", json=PAYLOAD).status_code
+            return client.post("/alerts/alertmanager", json=PAYLOAD)
 
     callers = [monitor] * 40 + [{"Authorization": "Bearer not-a-token"}] * 5 + [headers[RoleKey.CUSTOMER_REP]] * 5
     with ThreadPoolExecutor(len(callers)) as pool:
-        codes = list(pool.map(post, callers))
+        responses = list(pool.map(post, callers))
 
-    assert codes[:40] == [200] * 40
+    codes = [r.status_code for r in responses]
+    assert codes[:40] == [202] * 40
     assert codes[40:45] == [401] * 5 and codes[45:] == [403] * 5
+    with httpx.Client(base_url=live_api, timeout=30) as client:
+        applied = settled(client, [r.json()["alert_ids"][0] for r in responses[:40]], monitor)
+    assert sum(a["created"] for a in applied) == 1 and count(session, InboxAlert) == 40
     incidents = session.exec(select(Incident)).all()
     assert len(incidents) == 1 and incidents[0].alert_count == 40
     kinds = [e.kind for e in session.exec(select(IncidentEvent).where(IncidentEvent.incident_id == incidents[0].id))]
@@ -182,9 +188,42 @@ def test_alert_firing_again_after_resolve_goes_on_the_timeline(client: TestClien
     resolved = copy.deepcopy(PAYLOAD)
     resolved["status"] = resolved["alerts"][0]["status"] = "resolved"
     for body in (PAYLOAD, PAYLOAD, resolved, resolved, PAYLOAD):
-        assert client.post("/alerts/alertmanager", json=body, headers=monitor).status_code == 200
+        post_alerts(client, "/alerts/alertmanager", body, monitor)
     incident = session.exec(select(Incident)).one()
     kinds = [e.kind for e in session.exec(select(IncidentEvent).where(IncidentEvent.incident_id == incident.id)
                                           .order_by(IncidentEvent.id))]
     assert kinds.count("alert_resolved") == 1 and kinds.count("alert_refiring") == 1
     assert incident.alert_count == 3 and incident.alert_resolved_at is None
+
+
+def test_alerts_left_pending_are_applied_and_a_bad_one_fails_alone(client: TestClient, monitor, ci: int,
+                                                                  session: Session) -> None:
+    """Rows a crashed process left pending are applied when the processor next looks; one that cannot be
+    applied is kept with its error, and the alerts after it still land."""
+    from api.alert_processor import drain
+
+    good = {"title": "db-srv-01 down", "symptom": "no ping", "ci_names": ["db-srv-01"], "major": True,
+            "starts_at": None}
+    rows = [InboxAlert(actor="person:alertmanager", source="alertmanager", fingerprint=f"alertmanager:fp{i}",
+                       firing=True, alert=alert) for i, alert in enumerate([good, {"title": "no other fields"}, good])]
+    session.add_all(rows)
+    session.commit()
+    drain()
+    applied = settled(client, [r.id for r in rows], monitor)
+    assert [a["status"] for a in applied] == ["processed", "failed", "processed"]
+    assert "KeyError" in applied[1]["error"] and applied[1]["incident_id"] is None
+    assert applied[0]["created"] and applied[2]["created"] and applied[0]["incident_id"] != applied[2]["incident_id"]
+    failed = client.get("/alerts", params={"status": "failed"}, headers=monitor).json()
+    assert [a["id"] for a in failed] == [rows[1].id]
+
+
+def test_long_alert_texts_are_cut_to_fit_not_failed(client: TestClient, monitor, ci: int, session: Session) -> None:
+    payload = copy.deepcopy(PAYLOAD)
+    payload["alerts"][0]["annotations"] = {"summary": "磁盘" * 400, "description": "x" * 9000}
+    assert post_alerts(client, "/alerts/alertmanager", payload, monitor)[0]["created"]
+    incident = session.exec(select(Incident)).one()
+    assert len(incident.title) == 300 and len(incident.symptom) == 4000
+    too_long = copy.deepcopy(PAYLOAD)
+    too_long["alerts"][0]["fingerprint"] = "f" * 151
+    response = client.post("/alerts/alertmanager", json=too_long, headers=monitor)
+    assert response.status_code == 422 and "alerts.0.fingerprint" in response.text

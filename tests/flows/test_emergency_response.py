@@ -12,6 +12,7 @@ from sqlmodel import Session
 from models.directory import create_person, issue_token
 from models.roles import RoleKey
 from tests.api.test_alerts import PAYLOAD
+from tests.support.alerts import post_alerts
 from tests.support.serving import ServedFlow, wait_state
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
@@ -52,7 +53,7 @@ def test_alert_to_closed_incident(client: TestClient, session: Session, tmp_path
         served.wait_registered("emergency_response/emergency_response")
         payload = {**PAYLOAD, "alerts": [{**PAYLOAD["alerts"][0], "startsAt": time.strftime(
             "%Y-%m-%dT%H:%M:%SZ", time.gmtime())}]}
-        incident_id = client.post("/alerts/alertmanager", json=payload, headers=monitor).json()["incident_ids"][0]
+        incident_id = post_alerts(client, "/alerts/alertmanager", payload, monitor)[0]["incident_id"]
 
         decide(client, oncall, "acknowledge", "acknowledge", "on my way")
         assert client.post(f"/incidents/{incident_id}/on-site", headers=oncall).status_code == 200

@@ -1,0 +1,167 @@
+"""The alert processor: pending inbox alerts, in arrival order, become incident updates.
+
+One thread per API process, woken by the alert writer after each commit and every few seconds
+anyway (alerts a restarted or another process left pending). Batches are small so the SQLite write
+lock is never held long against the writer answering webhooks; on PostgreSQL a transaction-scoped
+advisory lock keeps one processor at a time, so a fingerprint's firing and resolved alerts apply in
+order. An alert that fails is marked `failed` with its error and kept; the rest of the batch goes on.
+Flow runs of new incidents start after the commit, on the dispatcher (`itss/runs.py`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from itss.runs import dispatch_soon
+from models.alert_inbox import AlertStatus, InboxAlert
+from models.db import begin_write, get_engine, serialized_writes, utcnow
+from models.incident_service import claim_new, count_alerts, note_repeat, open_alert_incident
+from models.incidents import Incident, IncidentStatus
+
+log = logging.getLogger(__name__)
+# A batch holds the database's one write lock, which the webhook writer needs too: it stops after
+# 64 alerts or 10 ms of work, and the processor pauses as long between batches.
+BATCH = 64
+BUDGET_SECONDS = 0.010
+POLL_SECONDS = 2.0
+ADVISORY_LOCK = 0x17550001  # PostgreSQL: one alert processor at a time across processes and hosts
+
+
+def process_batch(limit: int = BATCH, budget: float = BUDGET_SECONDS) -> tuple[int, list[int]]:
+    """Apply pending alerts in arrival order in one transaction, stopping after `limit` alerts or
+    `budget` seconds; (how many were taken, new incident ids). If the batch fails as a whole it is
+    applied again alert by alert, each in a savepoint, so one bad alert fails alone."""
+    try:
+        return _batch(limit, budget, careful=False)
+    except Exception:
+        log.warning("alert batch failed; applying it alert by alert", exc_info=True)
+        return _batch(limit, budget, careful=True)
+
+
+def _batch(limit: int, budget: float, *, careful: bool) -> tuple[int, list[int]]:
+    new: list[int] = []
+    with serialized_writes(), Session(get_engine(), expire_on_commit=False) as session:
+        begin_write(session)
+        if session.get_bind().dialect.name == "postgresql" and not session.scalar(
+                select(func.pg_try_advisory_xact_lock(ADVISORY_LOCK))):
+            return 0, []  # another process is at it
+        rows = session.exec(select(InboxAlert).where(InboxAlert.status == AlertStatus.PENDING)
+                            .order_by(InboxAlert.id).limit(limit)).all()
+        # Repeats are most of a storm: their open incidents are read once a batch and their counts
+        # added with one UPDATE each, instead of a query and an update per alert.
+        fingerprints = {row.fingerprint for row in rows}
+        open_incidents = {i.fingerprint: i for i in session.exec(select(Incident).where(
+            col(Incident.fingerprint).in_(fingerprints), Incident.status != IncidentStatus.CLOSED))}
+        counts: Counter[int] = Counter()
+        deadline = time.monotonic() + budget
+        taken = 0
+        for row in rows:
+            if careful:
+                _apply_alone(session, row, open_incidents, counts, new)
+            else:
+                _apply(session, row, open_incidents, counts, new)
+            row.processed_at = utcnow()
+            session.add(row)
+            taken += 1
+            if time.monotonic() > deadline:
+                break
+        by_id = {i.id: i for i in open_incidents.values()}
+        for incident_id, n in counts.items():
+            count_alerts(session, by_id[incident_id], n)
+        session.commit()
+    return taken, new
+
+
+def _apply(session: Session, row: InboxAlert, open_incidents: dict[str, Incident], counts: Counter[int],
+           new: list[int]) -> None:
+    incident = open_incidents.get(row.fingerprint)
+    created = False
+    if incident is not None:
+        if note_repeat(session, incident, firing=row.firing, actor=row.actor):
+            counts[incident.id] += 1
+    elif row.firing:
+        alert = row.alert
+        incident, created = open_alert_incident(
+            session, fingerprint=row.fingerprint, title=alert["title"], symptom=alert["symptom"],
+            ci_names=alert["ci_names"], source=row.source, actor=row.actor, major=alert["major"],
+            starts_at=datetime.fromisoformat(alert["starts_at"]) if alert["starts_at"] else None)
+        open_incidents[row.fingerprint] = incident
+        if created:  # (if another writer opened it meanwhile, record_alert counted this alert on it)
+            claim_new(incident)  # so the dispatcher's only write is the run id
+            new.append(int(incident.id))
+    row.status, row.created = AlertStatus.PROCESSED, created
+    row.incident_id = int(incident.id) if incident is not None else None
+
+
+def _apply_alone(session: Session, row: InboxAlert, open_incidents: dict[str, Incident], counts: Counter[int],
+                 new: list[int]) -> None:
+    before = len(new), counts.copy(), dict(open_incidents)
+    try:
+        with session.begin_nested():
+            _apply(session, row, open_incidents, counts, new)
+    except Exception as exc:  # this alert alone: kept with its error, visible in GET /alerts?status=failed
+        log.exception("alert %s could not be applied", row.id)
+        del new[before[0]:]
+        counts.clear()
+        counts.update(before[1])
+        open_incidents.clear()
+        open_incidents.update(before[2])
+        row.status, row.error, row.incident_id, row.created = (AlertStatus.FAILED,
+                                                               f"{type(exc).__name__}: {exc}"[:2000], None, False)
+
+
+def drain() -> int:
+    """Process every pending alert now; how many were taken."""
+    total = 0
+    while True:
+        taken, new = process_batch()
+        for incident_id in new:
+            dispatch_soon(incident_id, claimed=True)
+        total += taken
+        if taken == 0:
+            return total
+        # Neither threading.Lock nor SQLite's busy handler is fair: without a pause this loop takes
+        # the write lock straight back, and webhook requests queue behind the whole backlog.
+        time.sleep(BUDGET_SECONDS)
+
+
+class AlertProcessor:
+    """The processing thread (started on first wake, one per process)."""
+
+    def __init__(self) -> None:
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start = threading.Lock()
+
+    def wake(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            with self._start:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(target=self._run, name="itss-alert-processor", daemon=True)
+                    self._thread.start()
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(POLL_SECONDS)
+            self._wake.clear()
+            try:
+                drain()
+            except Exception:  # database away: the rows stay pending, try again later
+                log.exception("alert processing failed; retrying in %.0f s", POLL_SECONDS)
+                time.sleep(POLL_SECONDS)
+
+
+_processor = AlertProcessor()
+
+
+def wake_processor() -> None:
+    """Have this process's alert processor look for pending alerts now."""
+    _processor.wake()
