@@ -34,7 +34,7 @@ POLL_SECONDS = 2.0
 ADVISORY_LOCK = 0x17550001  # PostgreSQL: one alert processor at a time across processes and hosts
 
 
-def process_batch(limit: int = BATCH, budget: float = BUDGET_SECONDS) -> tuple[int, list[int]]:
+def process_batch(limit: int = BATCH, budget: float = BUDGET_SECONDS) -> tuple[int, list[tuple[int, str]]]:
     """Apply pending alerts in arrival order in one transaction, stopping after `limit` alerts or
     `budget` seconds; (how many were taken, new incident ids). If the batch fails as a whole it is
     applied again alert by alert, each in a savepoint, so one bad alert fails alone."""
@@ -45,8 +45,8 @@ def process_batch(limit: int = BATCH, budget: float = BUDGET_SECONDS) -> tuple[i
         return _batch(limit, budget, careful=True)
 
 
-def _batch(limit: int, budget: float, *, careful: bool) -> tuple[int, list[int]]:
-    new: list[int] = []
+def _batch(limit: int, budget: float, *, careful: bool) -> tuple[int, list[tuple[int, str]]]:
+    new: list[tuple[int, str]] = []
     with serialized_writes(), Session(get_engine(), expire_on_commit=False) as session:
         begin_write(session)
         if session.get_bind().dialect.name == "postgresql" and not session.scalar(
@@ -80,7 +80,7 @@ def _batch(limit: int, budget: float, *, careful: bool) -> tuple[int, list[int]]
 
 
 def _apply(session: Session, row: InboxAlert, open_incidents: dict[str, Incident], counts: Counter[int],
-           new: list[int]) -> None:
+           new: list[tuple[int, str]]) -> None:
     incident = open_incidents.get(row.fingerprint)
     created = False
     if incident is not None:
@@ -94,14 +94,13 @@ def _apply(session: Session, row: InboxAlert, open_incidents: dict[str, Incident
             starts_at=datetime.fromisoformat(alert["starts_at"]) if alert["starts_at"] else None)
         open_incidents[row.fingerprint] = incident
         if created:  # (if another writer opened it meanwhile, record_alert counted this alert on it)
-            claim_new(incident)  # so the dispatcher's only write is the run id
-            new.append(int(incident.id))
+            new.append((int(incident.id), claim_new(incident)))
     row.status, row.created = AlertStatus.PROCESSED, created
     row.incident_id = int(incident.id) if incident is not None else None
 
 
 def _apply_alone(session: Session, row: InboxAlert, open_incidents: dict[str, Incident], counts: Counter[int],
-                 new: list[int]) -> None:
+                 new: list[tuple[int, str]]) -> None:
     before = len(new), counts.copy(), dict(open_incidents)
     try:
         with session.begin_nested():
@@ -122,8 +121,8 @@ def drain() -> int:
     total = 0
     while True:
         taken, new = process_batch()
-        for incident_id in new:
-            dispatch_soon(incident_id, claimed=True)
+        for incident_id, claim in new:
+            dispatch_soon(incident_id, holding=claim)
         total += taken
         if taken == 0:
             return total

@@ -94,19 +94,18 @@ def _deployment_id(client: SyncPrefectClient, deployment: str) -> UUID:
 
 
 def dispatch_incident(incident_id: int, *, client: SyncPrefectClient | None = None,
-                      claimed: bool = False) -> str | None:
-    """Start the emergency-response run of an incident exactly once (claimed in the database,
-    here or, with `claimed`, by the transaction that created it)."""
+                      holding: str | None = None) -> str | None:
+    """Start the emergency-response run of an incident exactly once (claimed in the database; with
+    `holding`, the claim its creating transaction took, renewed only if nobody took it over)."""
     from sqlmodel import Session
 
     from models.db import get_engine, serialized_writes
     from models.incident_service import claim_dispatch, finish_dispatch
 
     with Session(get_engine()) as session:
-        if not claimed:
-            with serialized_writes():
-                if not claim_dispatch(session, incident_id):
-                    return None
+        with serialized_writes():
+            if not claim_dispatch(session, incident_id, holding=holding):
+                return None
         run_id = start_flow(EMERGENCY_DEPLOYMENT, {"incident_id": incident_id}, client=client)
         with serialized_writes():
             finish_dispatch(session, incident_id, run_id)
@@ -142,7 +141,7 @@ def _pace() -> None:
     _local.next_at = time.monotonic() + interval
 
 
-def dispatch_soon(incident_id: int, *, claimed: bool = False) -> bool:
+def dispatch_soon(incident_id: int, *, holding: str | None = None) -> bool:
     """Queue the start of an incident's run; False when the queue is full (the sweeper starts it)."""
     if not _queued.acquire(blocking=False):
         return False
@@ -150,7 +149,7 @@ def dispatch_soon(incident_id: int, *, claimed: bool = False) -> bool:
     def run() -> None:
         try:
             _pace()
-            dispatch_incident(incident_id, client=_dispatcher_client(), claimed=claimed)
+            dispatch_incident(incident_id, client=_dispatcher_client(), holding=holding)
         finally:
             _queued.release()
 

@@ -325,25 +325,29 @@ CLAIM_PREFIX = "claim:"
 STALE_CLAIM = timedelta(minutes=2)
 
 
-def claim_dispatch(session: Session, incident_id: int) -> bool:
-    """Reserve the right to start this incident's flow run (free, or a claim older than 2 min)."""
+def claim_dispatch(session: Session, incident_id: int, *, holding: str | None = None) -> bool:
+    """Reserve the right to start this incident's flow run: free, or a claim older than 2 min, or
+    (`holding`) renew exactly that claim if it is still fresh — the sweeper may have taken it over."""
     now = utcnow()
     stale = f"{CLAIM_PREFIX}{(now - STALE_CLAIM).isoformat()}"
+    if holding is not None:
+        condition = (Incident.flow_run_id == holding) & (Incident.flow_run_id >= stale)
+    else:
+        condition = or_(col(Incident.flow_run_id).is_(None),
+                        col(Incident.flow_run_id).startswith(CLAIM_PREFIX) & (Incident.flow_run_id < stale))
     result = session.exec(  # type: ignore[call-overload]
-        update(Incident).where(
-            Incident.id == incident_id, Incident.status != IncidentStatus.CLOSED,
-            or_(col(Incident.flow_run_id).is_(None),
-                col(Incident.flow_run_id).startswith(CLAIM_PREFIX) & (Incident.flow_run_id < stale)))
+        update(Incident).where(Incident.id == incident_id, Incident.status != IncidentStatus.CLOSED, condition)
         .values(flow_run_id=f"{CLAIM_PREFIX}{now.isoformat()}", dispatch_attempts=Incident.dispatch_attempts + 1)
     )
     session.commit()
     return result.rowcount == 1
 
 
-def claim_new(incident: Incident) -> None:
-    """Claim a just-created incident's dispatch in the transaction that creates it (no second write)."""
+def claim_new(incident: Incident) -> str:
+    """Claim a just-created incident's dispatch in the transaction that creates it, so the sweeper
+    leaves it to the dispatcher; returns the claim for `claim_dispatch(holding=...)`."""
     incident.flow_run_id = f"{CLAIM_PREFIX}{utcnow().isoformat()}"
-    incident.dispatch_attempts = (incident.dispatch_attempts or 0) + 1
+    return incident.flow_run_id
 
 
 def finish_dispatch(session: Session, incident_id: int, flow_run_id: str | None) -> None:

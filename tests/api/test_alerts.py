@@ -227,3 +227,30 @@ def test_long_alert_texts_are_cut_to_fit_not_failed(client: TestClient, monitor,
     too_long["alerts"][0]["fingerprint"] = "f" * 151
     response = client.post("/alerts/alertmanager", json=too_long, headers=monitor)
     assert response.status_code == 422 and "alerts.0.fingerprint" in response.text
+
+
+def test_a_new_incidents_claim_is_renewed_only_by_its_holder(client: TestClient, monitor, ci: int,
+                                                            session: Session) -> None:
+    """The processor claims a new incident's dispatch as it creates it; if the dispatcher's queue is so
+    long that the claim went stale and the sweeper took over, the dispatcher must not start a second run."""
+    import time
+
+    from models.incident_service import claim_dispatch, claim_new
+
+    incident = session.get(Incident, post_alerts(client, "/alerts/alertmanager", PAYLOAD, monitor)[0]["incident_id"])
+    deadline = time.monotonic() + 20
+    while (incident.flow_run_id or "").startswith("claim:"):  # let the real dispatch finish first
+        assert time.monotonic() < deadline, incident.flow_run_id
+        time.sleep(0.05)
+        session.refresh(incident)
+    claim = claim_new(incident)
+    session.add(incident)
+    session.commit()
+    assert claim_dispatch(session, incident.id, holding=claim)  # fresh and still ours: renewed
+    assert not claim_dispatch(session, incident.id, holding=claim)  # renewed: that exact claim is gone
+    assert not claim_dispatch(session, incident.id)  # a fresh claim keeps the sweeper off
+    incident.flow_run_id = old = "claim:2026-01-01T00:00:00+00:00"
+    session.add(incident)
+    session.commit()
+    assert not claim_dispatch(session, incident.id, holding=old)  # stale: the dispatcher gives it up
+    assert claim_dispatch(session, incident.id)  # and the sweeper takes it
