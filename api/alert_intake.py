@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +21,7 @@ from sqlalchemy import insert
 from sqlmodel import Session
 
 from api.alert_processor import wake_processor
+from api.daemon import DaemonThread
 from api.deps import Caller, caller_for, check_roles
 from models.alert_inbox import InboxAlert
 from models.db import begin_write, get_engine, serialized_writes, utcnow
@@ -46,24 +46,15 @@ class AlertWriter:
 
     def __init__(self) -> None:
         self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._start = threading.Lock()
+        self._thread = DaemonThread("itss-alert-writer", self._run)
 
     async def store(self, secret: str, items: list[dict]) -> list[int]:
         """Store one request's alerts under its token; their inbox ids, or the request's HTTP 401/403."""
         loop = asyncio.get_running_loop()
         job = _Job(secret, items, loop, loop.create_future())
-        self._ensure_thread()
+        self._thread.ensure()
         self._queue.put(job)
         return await job.future
-
-    def _ensure_thread(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        with self._start:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="itss-alert-writer", daemon=True)
-                self._thread.start()
 
     def _run(self) -> None:
         while True:

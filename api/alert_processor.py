@@ -19,6 +19,7 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from api.daemon import DaemonThread
 from itss.runs import dispatch_soon
 from models.alert_inbox import AlertStatus, InboxAlert
 from models.db import begin_write, get_engine, serialized_writes, utcnow
@@ -101,19 +102,19 @@ def _apply(session: Session, row: InboxAlert, open_incidents: dict[str, Incident
 
 def _apply_alone(session: Session, row: InboxAlert, open_incidents: dict[str, Incident], counts: Counter[int],
                  new: list[tuple[int, str]]) -> None:
-    before = len(new), counts.copy(), dict(open_incidents)
+    # State is local until the savepoint holds: a rolled-back alert leaves nothing behind.
+    mine_open, mine_counts, mine_new = dict(open_incidents), Counter[int](), []
     try:
         with session.begin_nested():
-            _apply(session, row, open_incidents, counts, new)
+            _apply(session, row, mine_open, mine_counts, mine_new)
     except Exception as exc:  # this alert alone: kept with its error, visible in GET /alerts?status=failed
         log.exception("alert %s could not be applied", row.id)
-        del new[before[0]:]
-        counts.clear()
-        counts.update(before[1])
-        open_incidents.clear()
-        open_incidents.update(before[2])
         row.status, row.error, row.incident_id, row.created = (AlertStatus.FAILED,
                                                                f"{type(exc).__name__}: {exc}"[:2000], None, False)
+        return
+    open_incidents.update(mine_open)
+    counts.update(mine_counts)
+    new.extend(mine_new)
 
 
 def drain() -> int:
@@ -136,15 +137,10 @@ class AlertProcessor:
 
     def __init__(self) -> None:
         self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._start = threading.Lock()
+        self._thread = DaemonThread("itss-alert-processor", self._run)
 
     def wake(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            with self._start:
-                if self._thread is None or not self._thread.is_alive():
-                    self._thread = threading.Thread(target=self._run, name="itss-alert-processor", daemon=True)
-                    self._thread.start()
+        self._thread.ensure()
         self._wake.set()
 
     def _run(self) -> None:

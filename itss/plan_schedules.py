@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.actions import DeploymentScheduleCreate
@@ -36,7 +37,8 @@ class PlanSchedule:
     timezone: str
 
 
-def _covered_by_yaml() -> set[tuple[str, str, str]]:
+@lru_cache(maxsize=1)
+def _covered_by_yaml() -> frozenset[tuple[str, str, str]]:
     """(plan, cron, timezone) that prefect.yaml's routine_inspection schedules already run."""
     from itss.deployments import load_specs
 
@@ -48,7 +50,7 @@ def _covered_by_yaml() -> set[tuple[str, str, str]]:
             plan = (entry.get("parameters") or {}).get("plan", spec.parameters.get("plan"))
             if "cron" in entry and plan:
                 covered.add((plan, entry["cron"], entry.get("timezone") or "UTC"))
-    return covered
+    return frozenset(covered)
 
 
 def wanted(session: Session) -> list[PlanSchedule]:

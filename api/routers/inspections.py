@@ -8,7 +8,7 @@ import logging
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, BackgroundTasks, Body, Depends, HTTPException, Query, Request, status
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, col, select
@@ -17,6 +17,7 @@ from api.deps import Caller, CurrentCaller, SessionDep, require_roles
 from api.errors import FieldErrors
 from itss import plan_schedules
 from itss.runs import start_flow
+from models.db import session_scope
 from models.inspection import CheckStatus, InspectionPlan, InspectionResult, InspectionRun
 from models.inspection_plan import PlanSpec, parse_yaml
 from models.inspection_service import PlanError, plan_by_ref, save_plan, set_active
@@ -40,22 +41,24 @@ class PlanActive(BaseModel):
     active: bool
 
 
-def _sync_schedules(session: Session) -> None:
-    # The plan is saved whatever happens here: `itss up` or `itss schedules sync` catches up later.
+def _sync_schedules() -> None:
+    # After the response (a Prefect that is away retries for seconds): the plan is saved whatever
+    # happens here, and `itss up` or `itss schedules sync` catches up later.
     try:
-        plan_schedules.sync(session)
+        with session_scope() as session:
+            plan_schedules.sync(session)
     except Exception as exc:
         log.warning("inspection plan schedules not synced to Prefect: %s", type(exc).__name__)
 
 
-def _save(session: Session, specs: list[PlanSpec], caller: Caller) -> list[InspectionPlan]:
+def _save(session: Session, specs: list[PlanSpec], caller: Caller, tasks: BackgroundTasks) -> list[InspectionPlan]:
     try:
         plans = [save_plan(session, spec, actor=caller.actor) for spec in specs]
     except PlanError as exc:
         session.rollback()  # all plans of a file, or none
         raise FieldErrors([{"field": exc.field, "message": str(exc).split(": ", 1)[1]}]) from None
     session.commit()
-    _sync_schedules(session)
+    tasks.add_task(_sync_schedules)
     return plans
 
 
@@ -65,13 +68,13 @@ def _public(plan: InspectionPlan) -> PlanPublic:
 
 
 @router.post("/inspection-plans", response_model=PlanPublic, status_code=201)
-def put_plan(spec: PlanSpec, session: SessionDep, caller: Lead) -> PlanPublic:
+def put_plan(spec: PlanSpec, session: SessionDep, caller: Lead, tasks: BackgroundTasks) -> PlanPublic:
     """Create a plan, or replace the plan of the same name."""
-    return _public(_save(session, [spec], caller)[0])
+    return _public(_save(session, [spec], caller, tasks)[0])
 
 
 @router.post("/inspection-plans/import", response_model=list[PlanPublic], status_code=201)
-async def import_plans(request: Request, session: SessionDep, caller: Lead,
+async def import_plans(request: Request, session: SessionDep, caller: Lead, tasks: BackgroundTasks,
                        _body: Annotated[str, Body(media_type="application/yaml", description="plans as YAML")] = ""
                        ) -> list[PlanPublic]:
     """Load plans from a YAML file (as kept in git): every plan valid, or nothing stored."""
@@ -85,7 +88,7 @@ async def import_plans(request: Request, session: SessionDep, caller: Lead,
         raise FieldErrors([{"field": "body", "message": f"not valid YAML: {exc}"}]) from None
     if not specs:
         raise FieldErrors([{"field": "body", "message": "no plan in the file"}])
-    return [_public(p) for p in _save(session, specs, caller)]
+    return [_public(p) for p in _save(session, specs, caller, tasks)]
 
 
 @router.get("/inspection-plans", response_model=list[PlanPublic])
@@ -108,11 +111,12 @@ def get_plan(ref: str, session: SessionDep, _caller: CurrentCaller) -> PlanPubli
 
 
 @router.patch("/inspection-plans/{ref}", response_model=PlanPublic)
-def set_plan_active(ref: str, body: PlanActive, session: SessionDep, caller: Lead) -> PlanPublic:
+def set_plan_active(ref: str, body: PlanActive, session: SessionDep, caller: Lead,
+                    tasks: BackgroundTasks) -> PlanPublic:
     """Pause (`active: false`) or resume a plan's schedule; on-demand runs stay possible."""
     plan = set_active(session, _plan(session, ref), body.active, actor=caller.actor)
     session.commit()
-    _sync_schedules(session)
+    tasks.add_task(_sync_schedules)
     return _public(plan)
 
 
