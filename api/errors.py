@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -9,22 +11,27 @@ from sqlalchemy.exc import IntegrityError
 
 from models.business_time import CalendarNotCoveredError
 from models.directory import DuplicateError
+from models.errors import FieldError
+
+# A model-level check names the field it is about at the start of its message ("rollback: a major
+# change needs rollback steps"); that name completes the error's location.
+_NAMED = re.compile(r"^([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*): (.+)$", re.S)
 
 
-def _field(loc: tuple) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
-    return ".".join(parts) or "body"
-
-
-def _message(error: dict) -> str:
-    msg = str(error.get("msg", "invalid value"))
-    return msg.removeprefix("Value error, ")
+def _entry(error: dict) -> dict[str, str]:
+    parts = [str(p) for p in error["loc"] if p not in ("body", "query", "path")]
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    named = _NAMED.match(message)
+    if named:
+        parts.append(named.group(1))
+        message = named.group(2)
+    return {"field": ".".join(parts) or "body", "message": message}
 
 
 async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
     """422 with one entry per bad field: {"field", "message"}; detail summarises them."""
     assert isinstance(exc, RequestValidationError)
-    errors = [{"field": _field(e["loc"]), "message": _message(e)} for e in exc.errors()]
+    errors = [_entry(e) for e in exc.errors()]
     summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return JSONResponse(status_code=422, content={"detail": f"invalid request — {summary}", "errors": errors})
 
@@ -65,10 +72,18 @@ async def field_errors(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": f"invalid request — {exc}", "errors": exc.errors})
 
 
+async def domain_field_error(_request: Request, exc: Exception) -> JSONResponse:
+    """422 for a value the domain refused (an unknown CI, a window ending before it starts)."""
+    assert isinstance(exc, FieldError)
+    errors = [{"field": exc.field, "message": exc.message}]
+    return JSONResponse(status_code=422, content={"detail": f"invalid request — {exc}", "errors": errors})
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on `app`."""
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(FieldErrors, field_errors)
+    app.add_exception_handler(FieldError, domain_field_error)
     app.add_exception_handler(DuplicateError, duplicate_error)
     app.add_exception_handler(IntegrityError, integrity_error)
     app.add_exception_handler(CalendarNotCoveredError, calendar_error)

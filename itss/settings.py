@@ -43,6 +43,10 @@ class Settings(BaseSettings):
         description="At most this many emergency-response runs started a second by one API process: in an "
                     "alert storm the Prefect server, on the same machine, would otherwise starve the API.",
     )
+    cab_quorum: int = Field(default=2, ge=1, description="CAB members who must approve a normal change.")
+    ecab_quorum: int = Field(default=2, ge=1, description="Leaders (both sides) who must approve an emergency change.")
+    freeze_statutory_holidays: bool = Field(
+        default=True, description="No changes but emergency ones on Chinese statutory holidays.")
     # Signs gate decisions so a resume that did not come through the API cannot pass a gate.
     gate_secret: SecretStr | None = None
 

@@ -67,6 +67,11 @@ def is_working_day(day: date) -> bool:
     return bool(_china(day.year).is_working_day(day))
 
 
+def is_statutory_holiday(day: date) -> bool:
+    """True on a statutory holiday or one of its rest days (Spring Festival, National Day …)."""
+    return day in _china(day.year)
+
+
 def parse_periods(text: str) -> tuple[tuple[time, time], ...]:
     """Parse '09:00-12:00,13:00-18:00' into ordered, non-overlapping working periods."""
     periods: list[tuple[time, time]] = []

@@ -24,17 +24,14 @@ from models.contracts import (
     default_phases,
 )
 from models.directory import DuplicateError
+from models.errors import FieldError
 from models.people import Organisation, OrgKind, Person
 from models.reference import default_policy_set_id
 from models.sla import SlaPolicySet
 
 
-class ReferenceError_(ValueError):
+class ReferenceError_(FieldError):
     """A field names a record that does not exist."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
 
 
 def create_contract(session: Session, *, data: ContractCreate, actor: str) -> Contract:

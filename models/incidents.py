@@ -30,6 +30,7 @@ class Source(StrEnum):
     WEBHOOK = "webhook"
     INSPECTION = "inspection"
     IMPORT = "import"
+    CHANGE = "change"  # a change whose rollback failed
 
 
 class IncidentBase(SQLModel):

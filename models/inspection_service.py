@@ -9,16 +9,13 @@ from sqlmodel import Session, select
 
 from models.audit import record_audit
 from models.db import utcnow
+from models.errors import FieldError
 from models.inspection import InspectionPlan, InspectionResult, InspectionRun, RunStatus
 from models.inspection_plan import PlanSpec, targets_of
 
 
-class PlanError(ValueError):
+class PlanError(FieldError):
     """A plan that validates as a document but not against the data (a scope matching no CI)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
 
 
 def save_plan(session: Session, spec: PlanSpec, *, actor: str) -> InspectionPlan:

@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from models.alert_inbox import InboxAlert
 from models.audit import AuditEvent
+from models.changes import ChangeFreeze, ChangeRequest, ChangeReview, ChangeStep, ChangeWindow
 from models.cmdb import CIChange, ConfigurationItem
 from models.contracts import (
     Contract,
@@ -29,6 +30,11 @@ __all__ = [
     "AuditEvent",
     "InboxAlert",
     "CIChange",
+    "ChangeFreeze",
+    "ChangeRequest",
+    "ChangeReview",
+    "ChangeStep",
+    "ChangeWindow",
     "ConfigurationItem",
     "Contract",
     "ContractCI",

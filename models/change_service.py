@@ -1,0 +1,135 @@
+"""Change request services: create (checked against the CMDB and the classification rules), status moves,
+the windows in force, and the monthly change metrics computed in SQL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, func
+from sqlmodel import Session, col, select
+
+from models.audit import record_audit
+from models.business_time import is_statutory_holiday
+from models.change_rules import allowed, classify
+from models.change_spec import ChangeCreate
+from models.change_windows import Interval, WindowRule, next_slot, parse_hhmm
+from models.changes import ChangeFreeze, ChangeRequest, ChangeStatus, ChangeType, ChangeWindow
+from models.cmdb import CIType, ConfigurationItem
+from models.contracts import Contract
+from models.errors import FieldError
+
+
+def create_change(session: Session, *, data: ChangeCreate, requested_by: int, actor: str) -> ChangeRequest:
+    """Store a change request as a draft; unknown CIs, a missing contract or too low a type are refused."""
+    found = session.exec(select(ConfigurationItem).where(col(ConfigurationItem.id).in_(data.ci_ids)))
+    cis = {ci.id: ci for ci in found}
+    for position, ci_id in enumerate(data.ci_ids):
+        if ci_id not in cis:
+            raise FieldError(f"ci_ids.{position}", f"no configuration item with id {ci_id}; GET /cis lists them")
+    if data.contract_id is not None and session.get(Contract, data.contract_id) is None:
+        raise FieldError("contract_id", f"no contract with id {data.contract_id}; GET /contracts lists them")
+    rules = classify(standard_kind=data.standard_kind, characteristics=data.characteristics,
+                     from_version=data.from_version, to_version=data.release_version,
+                     facility_ci=any(ci.ci_type == CIType.FACILITY for ci in cis.values()))
+    if not allowed(data.change_type, rules):
+        raise FieldError("change_type", f"this change must be at least {rules.minimum.value}: "
+                                        f"{'; '.join(rules.reasons)}")
+    values = data.model_dump(mode="json", exclude={"from_version", "ci_updates", "window_start", "window_end"})
+    change = ChangeRequest(**values, window_start=data.window_start, window_end=data.window_end,
+                           ci_updates={str(k): v.model_dump(mode="json", exclude_unset=True)
+                                       for k, v in data.ci_updates.items()},
+                           requested_by=requested_by, status=ChangeStatus.DRAFT)
+    session.add(change)
+    session.flush()
+    record_audit(session, actor=actor, action="change.created", record_type="change_request", record_id=change.id,
+                 after={"title": change.title, "type": change.change_type.value, "classification": rules.reasons})
+    return change
+
+
+def set_change_status(session: Session, change: ChangeRequest, status: ChangeStatus, *, actor: str,
+                      detail: str | None = None, **fields: Any) -> None:
+    """Move a change to `status` (and set `fields`), audited; a move to the status it has changes nothing."""
+    if change.status == status and not fields:
+        return
+    before = change.status.value
+    for name, value in fields.items():
+        setattr(change, name, value)
+    change.status = status
+    session.add(change)
+    record_audit(session, actor=actor, action=f"change.{status.value}", record_type="change_request",
+                 record_id=change.id, before={"status": before}, after={"status": status.value}, detail=detail)
+
+
+def window_rules(session: Session) -> list[WindowRule]:
+    """The active change windows."""
+    rows = session.exec(select(ChangeWindow).where(ChangeWindow.active == True))  # noqa: E712
+    return [WindowRule(frozenset(w.weekdays), parse_hhmm(w.start), parse_hhmm(w.end), ZoneInfo(w.timezone))
+            for w in rows]
+
+
+def freezes(session: Session, since: datetime) -> list[Interval]:
+    """Freeze periods not over by `since`."""
+    rows = session.exec(select(ChangeFreeze).where(ChangeFreeze.ends_at > since))
+    return [(f.starts_at, f.ends_at) for f in rows]
+
+
+def slot_for(session: Session, change: ChangeRequest, now: datetime, *, zone: ZoneInfo,
+             freeze_holidays: bool) -> Interval | None:
+    """The first interval from `now` in which `change` may run, by its window, the change windows and freezes."""
+    requested = (change.window_start, change.window_end) if change.window_start and change.window_end else None
+    return next_slot(now, minutes=change.planned_minutes, requested=requested, windows=window_rules(session),
+                     freezes=freezes(session, now), zone=zone,
+                     is_holiday=is_statutory_holiday if freeze_holidays else None)
+
+
+def month_bounds(month: str, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """'2026-11' → the local month's first instant and the next month's first instant."""
+    try:
+        year, number = (int(part) for part in month.split("-"))
+        start = datetime(year, number, 1, tzinfo=zone)
+    except ValueError:
+        raise FieldError("month", f"{month!r} is not a month; write YYYY-MM, e.g. 2026-11") from None
+    following = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=zone)
+    return start, following
+
+
+def change_metrics(session: Session, start: datetime, end: datetime) -> dict[str, Any]:
+    """Change metrics of the changes finished in [start, end): per type, outage, major changes on time, missed goals."""
+    finished = (col(ChangeRequest.finished_at) >= start) & (col(ChangeRequest.finished_at) < end)
+    by_type = dict(session.exec(select(ChangeRequest.change_type, func.count()).where(finished)
+                                .group_by(ChangeRequest.change_type)).all())
+    duration = func.coalesce(_minutes(session, ChangeRequest.started_at, ChangeRequest.finished_at), 0)
+    on_time = case((duration <= ChangeRequest.planned_minutes, 1), else_=0)
+    missed = case((ChangeRequest.status != ChangeStatus.SUCCEEDED.value, 1), else_=0)
+    row = session.exec(select(
+        func.count(), func.coalesce(func.sum(ChangeRequest.outage_minutes), 0.0),
+        func.coalesce(func.sum(case((ChangeRequest.change_type == ChangeType.MAJOR.value, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((ChangeRequest.change_type == ChangeType.MAJOR.value, on_time), else_=0)), 0),
+        func.coalesce(func.sum(missed), 0),
+    ).where(finished)).one()
+    total, outage, majors, majors_on_time, missed_goal = row
+    return {
+        "changes": int(total),
+        "by_type": {t.value: int(by_type.get(t, by_type.get(t.value, 0))) for t in ChangeType},
+        "outage_minutes": round(float(outage), 1),
+        "major_changes": int(majors),
+        "major_on_time_rate": round(int(majors_on_time) / int(majors), 4) if majors else None,
+        "missed_goal": int(missed_goal),
+        "missed_goal_ids": list(session.exec(select(ChangeRequest.id).where(
+            finished, ChangeRequest.status != ChangeStatus.SUCCEEDED.value).order_by(ChangeRequest.id))),
+    }
+
+
+def _minutes(session: Session, start: Any, end: Any) -> Any:
+    """SQL for the minutes between two timestamp columns, on SQLite and PostgreSQL alike."""
+    if session.get_bind().dialect.name == "sqlite":
+        return (func.julianday(end) - func.julianday(start)) * 1440.0
+    return func.extract("epoch", end - start) / 60.0
+
+
+def review_due(finished: datetime) -> datetime:
+    """The post-implementation review is due a week after the change finished."""
+    return finished + timedelta(days=7)
+
