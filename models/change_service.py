@@ -15,7 +15,7 @@ from models.business_time import is_statutory_holiday
 from models.change_rules import allowed, classify
 from models.change_spec import ChangeCreate
 from models.change_windows import Interval, WindowRule, next_slot, parse_hhmm
-from models.changes import ChangeFreeze, ChangeRequest, ChangeStatus, ChangeType, ChangeWindow
+from models.changes import ChangeFreeze, ChangeRequest, ChangeReview, ChangeStatus, ChangeType, ChangeWindow
 from models.cmdb import CIType, ConfigurationItem
 from models.contracts import Contract
 from models.errors import FieldError
@@ -37,10 +37,10 @@ def create_change(session: Session, *, data: ChangeCreate, requested_by: int, ac
         raise FieldError("change_type", f"this change must be at least {rules.minimum.value}: "
                                         f"{'; '.join(rules.reasons)}")
     values = data.model_dump(mode="json", exclude={"from_version", "ci_updates", "window_start", "window_end"})
-    change = ChangeRequest(**values, window_start=data.window_start, window_end=data.window_end,
-                           ci_updates={str(k): v.model_dump(mode="json", exclude_unset=True)
-                                       for k, v in data.ci_updates.items()},
-                           requested_by=requested_by, status=ChangeStatus.DRAFT)
+    change = ChangeRequest.model_validate({
+        **values, "window_start": data.window_start, "window_end": data.window_end, "requested_by": requested_by,
+        "ci_updates": {str(k): v.model_dump(mode="json", exclude_unset=True) for k, v in data.ci_updates.items()},
+        "status": ChangeStatus.DRAFT})
     session.add(change)
     session.flush()
     record_audit(session, actor=actor, action="change.created", record_type="change_request", record_id=change.id,
@@ -102,23 +102,27 @@ def change_metrics(session: Session, start: datetime, end: datetime) -> dict[str
                                 .group_by(ChangeRequest.change_type)).all())
     duration = func.coalesce(_minutes(session, ChangeRequest.started_at, ChangeRequest.finished_at), 0)
     on_time = case((duration <= ChangeRequest.planned_minutes, 1), else_=0)
-    missed = case((ChangeRequest.status != ChangeStatus.SUCCEEDED.value, 1), else_=0)
+    # A change missed its goal when it did not succeed, or when its review says so.
+    goal_missed = (ChangeRequest.status != ChangeStatus.SUCCEEDED.value) | (ChangeReview.goal_met == False)  # noqa: E712
+    missed = case((goal_missed, 1), else_=0)
     row = session.exec(select(
         func.count(), func.coalesce(func.sum(ChangeRequest.outage_minutes), 0.0),
         func.coalesce(func.sum(case((ChangeRequest.change_type == ChangeType.MAJOR.value, 1), else_=0)), 0),
         func.coalesce(func.sum(case((ChangeRequest.change_type == ChangeType.MAJOR.value, on_time), else_=0)), 0),
         func.coalesce(func.sum(missed), 0),
-    ).where(finished)).one()
+    ).select_from(ChangeRequest).outerjoin(ChangeReview, ChangeReview.change_id == ChangeRequest.id)
+        .where(finished)).one()
     total, outage, majors, majors_on_time, missed_goal = row
     return {
         "changes": int(total),
         "by_type": {t.value: int(by_type.get(t, by_type.get(t.value, 0))) for t in ChangeType},
-        "outage_minutes": round(float(outage), 1),
+        "outage_minutes": round(float(outage), 2),
         "major_changes": int(majors),
         "major_on_time_rate": round(int(majors_on_time) / int(majors), 4) if majors else None,
         "missed_goal": int(missed_goal),
-        "missed_goal_ids": list(session.exec(select(ChangeRequest.id).where(
-            finished, ChangeRequest.status != ChangeStatus.SUCCEEDED.value).order_by(ChangeRequest.id))),
+        "missed_goal_ids": list(session.exec(select(ChangeRequest.id).outerjoin(
+            ChangeReview, ChangeReview.change_id == ChangeRequest.id).where(finished, goal_missed)
+            .order_by(ChangeRequest.id))),
     }
 
 

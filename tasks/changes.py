@@ -203,7 +203,7 @@ def finish_change(change_id: int, status: ChangeStatus, failure: str | None, flo
         outage = (finished - change.started_at).total_seconds() / 60 if change.causes_outage and change.started_at \
             else 0.0
         set_change_status(session, change, status, actor=_flow(flow_run_id), detail=failure, finished_at=finished,
-                          outage_minutes=round(outage, 2), failure=failure)
+                          outage_minutes=round(outage, 4), failure=failure)
 
 
 @task(name="update-cmdb", cache_policy=NO_CACHE)
