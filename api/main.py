@@ -17,11 +17,13 @@ from api.routers import (
     changes,
     cis,
     contracts,
+    feedback,
     health,
     incidents,
     inspections,
     pages,
     people,
+    reviews,
     sla,
     tokens,
 )
@@ -58,8 +60,8 @@ def create_app() -> FastAPI:
     """Build the app with every router and the error handlers."""
     app = FastAPI(title="ITSS process orchestrator", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
-    routers = (health, people, tokens, contracts, cis, sla, incidents, alerts, inspections, changes, approvals, audit,
-               pages)
+    routers = (health, people, tokens, contracts, cis, sla, incidents, alerts, inspections, changes, reviews,
+               feedback, approvals, audit, pages)
     for module in routers:
         app.include_router(module.router)
     return app

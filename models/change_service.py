@@ -19,6 +19,7 @@ from models.changes import ChangeFreeze, ChangeRequest, ChangeReview, ChangeStat
 from models.cmdb import CIType, ConfigurationItem
 from models.contracts import Contract
 from models.errors import FieldError
+from models.sql import minutes_between
 
 
 def create_change(session: Session, *, data: ChangeCreate, requested_by: int, actor: str) -> ChangeRequest:
@@ -100,7 +101,7 @@ def change_metrics(session: Session, start: datetime, end: datetime) -> dict[str
     finished = (col(ChangeRequest.finished_at) >= start) & (col(ChangeRequest.finished_at) < end)
     by_type = dict(session.exec(select(ChangeRequest.change_type, func.count()).where(finished)
                                 .group_by(ChangeRequest.change_type)).all())
-    duration = func.coalesce(_minutes(session, ChangeRequest.started_at, ChangeRequest.finished_at), 0)
+    duration = func.coalesce(minutes_between(session, ChangeRequest.started_at, ChangeRequest.finished_at), 0)
     on_time = case((duration <= ChangeRequest.planned_minutes, 1), else_=0)
     # A change missed its goal when it did not succeed, or when its review says so.
     goal_missed = (ChangeRequest.status != ChangeStatus.SUCCEEDED.value) | (ChangeReview.goal_met == False)  # noqa: E712
@@ -124,13 +125,6 @@ def change_metrics(session: Session, start: datetime, end: datetime) -> dict[str
             ChangeReview, ChangeReview.change_id == ChangeRequest.id).where(finished, goal_missed)
             .order_by(ChangeRequest.id))),
     }
-
-
-def _minutes(session: Session, start: Any, end: Any) -> Any:
-    """SQL for the minutes between two timestamp columns, on SQLite and PostgreSQL alike."""
-    if session.get_bind().dialect.name == "sqlite":
-        return (func.julianday(end) - func.julianday(start)) * 1440.0
-    return func.extract("epoch", end - start) / 60.0
 
 
 def review_due(finished: datetime) -> datetime:

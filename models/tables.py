@@ -19,11 +19,25 @@ from models.incidents import Document, Incident, IncidentCI, IncidentEvent, Inci
 from models.inspection import InspectionPlan, InspectionResult, InspectionRun
 from models.outbox import Notification
 from models.people import ApiToken, OnCallShift, Organisation, Person, Role, RoleMembership
+from models.review import (
+    ArchiveAccess,
+    Complaint,
+    ImprovementMeasure,
+    QuarterlyReview,
+    Risk,
+    Satisfaction,
+)
 from models.sla import SlaPolicy, SlaPolicySet
 
 metadata = SQLModel.metadata
 
 __all__ = [
+    "ArchiveAccess",
+    "Complaint",
+    "ImprovementMeasure",
+    "QuarterlyReview",
+    "Risk",
+    "Satisfaction",
     "ApiToken",
     "ApprovalGate",
     "ApprovalVote",

@@ -28,6 +28,20 @@ def _environment() -> Environment:
     return env
 
 
+@lru_cache
+def _html_environment() -> Environment:
+    # HTML pages escape every value; only what a template marks `|safe` (our own SVG charts) is not.
+    env = Environment(loader=PackageLoader("notifications", "templates"), undefined=StrictUndefined,
+                      autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters["local"] = local_time
+    return env
+
+
+def render_html(template: str, **context: Any) -> str:
+    """A whole HTML page from `template` (without .html.j2), every value escaped."""
+    return _html_environment().get_template(f"{template}.html.j2").render(**context)
+
+
 def render(template: str, **context: Any) -> tuple[str, str]:
     """Render `template` (without .md.j2) to (title, body)."""
     text = _environment().get_template(f"{template}.md.j2").render(**context)

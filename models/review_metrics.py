@@ -1,0 +1,234 @@
+"""The figures of the quarterly delivery check, computed by the database (aggregates, never a loop over rows).
+
+Records without a contract (an alert for an unknown CI, an estate-wide change) count in the review of
+every contract; inspection plans are estate-wide, so their figures appear in every contract's review.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import String, and_, case, cast, func, or_
+from sqlmodel import Session, col, select
+
+from models.changes import ChangeRequest, ChangeStatus, ChangeType
+from models.grading import Level
+from models.incidents import Incident, IncidentStatus
+from models.inspection import CheckStatus, InspectionPlan, InspectionResult, InspectionRun, RunStatus
+from models.inspection_plan import PlanSpec
+from models.review import Complaint, Risk, RiskStatus, Satisfaction
+from models.sla import FaultClass
+from models.sql import minutes_between
+
+IMPLEMENTED = [ChangeStatus.SUCCEEDED.value, ChangeStatus.ROLLED_BACK.value, ChangeStatus.ROLLBACK_FAILED.value]
+
+
+def quarter_bounds(year: int, quarter: int, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The first instant of the quarter and of the next one, in the operating timezone."""
+    if quarter not in (1, 2, 3, 4):
+        raise ValueError("quarter must be 1, 2, 3 or 4")
+    start = datetime(year, 3 * quarter - 2, 1, tzinfo=zone)
+    end = datetime(year + quarter // 4, 3 * (quarter % 4) + 1, 1, tzinfo=zone)
+    return start, end
+
+
+def previous_quarter(year: int, quarter: int) -> tuple[int, int]:
+    """The quarter before (2027, 1) → (2026, 4)."""
+    return (year - 1, 4) if quarter == 1 else (year, quarter - 1)
+
+
+def _rate(part: Any, whole: Any) -> float | None:
+    return round(float(part) / float(whole), 4) if whole else None
+
+
+def _mean(value: Any) -> float | None:
+    return None if value is None else round(float(value), 2)
+
+
+def _ours(column: Any, contract_id: int) -> Any:
+    return or_(column == contract_id, column.is_(None))
+
+
+def planned_runs(cron: str, timezone: str, start: datetime, end: datetime) -> int:
+    """How many times Prefect's scheduler fires `cron` in [start, end)."""
+    from prefect._vendor.croniter import croniter  # the parser Prefect schedules with
+
+    zone = ZoneInfo(timezone)
+    it = croniter(cron, start.astimezone(zone) - timedelta(seconds=1))
+    count = 0
+    while (fire := it.get_next(datetime)) < end:
+        count += fire >= start
+    return count
+
+
+def inspection_metrics(session: Session, start: datetime, end: datetime, now: datetime) -> dict[str, Any]:
+    """Per plan: runs planned by its cycle, executed, missed, on demand, failed, and the exceptions found."""
+    in_period = (col(InspectionRun.started_at) >= start) & (col(InspectionRun.started_at) < end)
+    runs = {row[0]: row[1:] for row in session.exec(select(
+        InspectionRun.plan_id,
+        func.sum(case((and_(InspectionRun.trigger == "schedule", InspectionRun.status == RunStatus.COMPLETED.value),
+                       1), else_=0)),
+        func.sum(case((InspectionRun.trigger != "schedule", 1), else_=0)),
+        func.sum(case((InspectionRun.status == RunStatus.FAILED.value, 1), else_=0)),
+    ).where(in_period).group_by(InspectionRun.plan_id))}
+    exceptions = dict(session.exec(
+        select(InspectionRun.plan_id, func.count(InspectionResult.id))
+        .join(InspectionResult, InspectionResult.run_id == InspectionRun.id)
+        .where(in_period, InspectionResult.status != CheckStatus.OK.value).group_by(InspectionRun.plan_id)).all())
+    plans = []
+    for plan in session.exec(select(InspectionPlan).order_by(InspectionPlan.name)):
+        spec = PlanSpec.model_validate(plan.spec)
+        window_start, window_end = max(start, plan.created_at), min(end, now)
+        planned = planned_runs(spec.cron, spec.timezone, window_start, window_end) if plan.active and \
+            window_start < window_end else 0
+        executed, on_demand, failed = (int(v or 0) for v in runs.get(plan.id, (0, 0, 0)))
+        plans.append({"plan": plan.name, "planned": planned, "executed": executed,
+                      "missed": max(planned - executed, 0), "on_demand": on_demand, "failed": failed,
+                      "exceptions": int(exceptions.get(plan.id, 0))})
+    planned = sum(p["planned"] for p in plans)
+    executed = sum(min(p["executed"], p["planned"]) for p in plans)
+    return {"plans": plans, "planned": planned, "executed": executed,
+            "missed": sum(p["missed"] for p in plans), "implementation_rate": _rate(executed, planned)}
+
+
+# (measure, stop column, due column)
+MEASURES = [("response", Incident.acknowledged_at, Incident.response_due),
+            ("on_site", Incident.on_site_at, Incident.on_site_due),
+            ("resolution", Incident.resolved_at, Incident.resolution_due)]
+
+
+def _measured(measure: str, stop: Any, due: Any, end: datetime) -> Any:
+    """A clock counts once it stopped, or once its deadline passed unstopped; an incident resolved without
+    a visit has no on-site measure."""
+    counted = and_(due.is_not(None), or_(stop.is_not(None), due < end))
+    if measure == "on_site":
+        counted = and_(counted, or_(stop.is_not(None), Incident.resolved_at.is_(None)))
+    return counted
+
+
+def incident_metrics(session: Session, contract_id: int, start: datetime, end: datetime) -> dict[str, Any]:
+    """Incidents reported in the period: by level, MTTA/MTTR, SLA achievement per class and measure, rates."""
+    period = and_(_ours(Incident.contract_id, contract_id), col(Incident.reported_at) >= start,
+                  col(Incident.reported_at) < end)
+    by_level = dict(session.exec(select(Incident.level, func.count()).where(period).group_by(Incident.level)).all())
+    total, escalated, mtta, mttr = session.exec(select(
+        func.count(), func.coalesce(func.sum(case((Incident.escalated == True, 1), else_=0)), 0),  # noqa: E712
+        func.avg(minutes_between(session, Incident.reported_at, Incident.acknowledged_at)),
+        func.avg(minutes_between(session, Incident.reported_at, Incident.resolved_at)),
+    ).where(period)).one()
+    sla_period = and_(period, Incident.sla_applicable == True)  # noqa: E712 - the transition phase has no SLA
+    columns = []
+    for measure, stop, due in MEASURES:
+        counted = _measured(measure, stop, due, end)
+        columns += [func.sum(case((counted, 1), else_=0)),
+                    func.sum(case((and_(counted, stop.is_not(None), stop <= due), 1), else_=0))]
+    rows = session.exec(select(Incident.fault_class, *columns).where(sla_period).group_by(Incident.fault_class))
+    sla: dict[str, dict[str, dict[str, Any]]] = {c.value: {} for c in FaultClass}
+    totals = {m: [0, 0] for m, _, _ in MEASURES}
+    found = {FaultClass(row[0]).value: row[1:] for row in rows}
+    for fault_class in sla:
+        values = found.get(fault_class, (0,) * 6)
+        for index, (measure, _, _) in enumerate(MEASURES):
+            measured, met = int(values[2 * index] or 0), int(values[2 * index + 1] or 0)
+            sla[fault_class][measure] = {"measured": measured, "met": met, "achievement": _rate(met, measured)}
+            totals[measure][0] += measured
+            totals[measure][1] += met
+    sla_total = session.exec(select(func.count(), func.coalesce(func.sum(case((Incident.escalated == True, 1),  # noqa: E712
+                                                                               else_=0)), 0)).where(sla_period)).one()
+    return {
+        "total": int(total), "by_level": {lv.value: int(by_level.get(lv, by_level.get(lv.value, 0))) for lv in Level},
+        "escalated": int(escalated), "mtta_minutes": _mean(mtta), "mttr_minutes": _mean(mttr),
+        "sla_applicable": int(sla_total[0]), "sla": sla,
+        "timely_response_rate": _rate(totals["response"][1], totals["response"][0]),
+        "timely_resolution_rate": _rate(totals["resolution"][1], totals["resolution"][0]),
+        "escalation_rate": _rate(sla_total[1], sla_total[0]),
+    }
+
+
+def change_metrics_for(session: Session, contract_id: int, start: datetime, end: datetime) -> dict[str, Any]:
+    """Changes finished in the period: by type, outcomes, success rate, emergency share, outage."""
+    period = and_(_ours(ChangeRequest.contract_id, contract_id), col(ChangeRequest.finished_at) >= start,
+                  col(ChangeRequest.finished_at) < end)
+    rows = session.exec(select(ChangeRequest.change_type, ChangeRequest.status, func.count(),
+                               func.coalesce(func.sum(ChangeRequest.outage_minutes), 0.0))
+                        .where(period).group_by(ChangeRequest.change_type, ChangeRequest.status)).all()
+    by_type = {t.value: 0 for t in ChangeType}
+    outcomes: dict[str, dict[str, int]] = {t.value: {} for t in ChangeType}
+    outage, total, implemented, succeeded = 0.0, 0, 0, 0
+    for change_type, status, count, minutes in rows:  # one row per type and status: a handful
+        change_type, status = ChangeType(change_type).value, ChangeStatus(status).value
+        by_type[change_type] += count
+        outcomes[change_type][status] = int(count)
+        total += count
+        outage += float(minutes)
+        implemented += count if status in IMPLEMENTED else 0
+        succeeded += count if status == ChangeStatus.SUCCEEDED.value else 0
+    return {"total": total, "by_type": by_type, "outcomes": outcomes, "implemented": implemented,
+            "succeeded": succeeded, "success_rate": _rate(succeeded, implemented),
+            "emergency_share": _rate(by_type[ChangeType.EMERGENCY.value], total), "outage_minutes": round(outage, 2)}
+
+
+def compliance_metrics(session: Session, contract_id: int, start: datetime, end: datetime) -> dict[str, Any]:
+    """Process compliance: changes deployed without the approvals their type needs, incidents closed without
+    consent, CMDB updates later than 24 h after a successful change."""
+    changed = and_(_ours(ChangeRequest.contract_id, contract_id), col(ChangeRequest.finished_at) >= start,
+                   col(ChangeRequest.finished_at) < end)
+    unapproved = session.exec(select(func.count()).where(
+        changed, col(ChangeRequest.status).in_(IMPLEMENTED), ChangeRequest.change_type != ChangeType.STANDARD.value,
+        ChangeRequest.approved_at.is_(None))).one()
+    late_cmdb = session.exec(select(func.count()).where(
+        changed, ChangeRequest.status == ChangeStatus.SUCCEEDED.value, cast(ChangeRequest.ci_ids, String) != "[]",
+        or_(ChangeRequest.cmdb_updated_at.is_(None),
+            minutes_between(session, ChangeRequest.finished_at, ChangeRequest.cmdb_updated_at) > 24 * 60))).one()
+    no_consent = session.exec(select(func.count()).where(
+        _ours(Incident.contract_id, contract_id), Incident.status == IncidentStatus.CLOSED.value,
+        col(Incident.closed_at) >= start, col(Incident.closed_at) < end, Incident.consented == False)).one()  # noqa: E712
+    return {"changes_without_approval": int(unapproved), "incidents_closed_without_consent": int(no_consent),
+            "late_cmdb_updates": int(late_cmdb)}
+
+
+def satisfaction_metrics(session: Session, contract_id: int, start: datetime, end: datetime) -> dict[str, Any]:
+    """Scores given in the period (count, mean, share satisfied: 4 or 5) and complaints received."""
+    count, mean, satisfied = session.exec(select(
+        func.count(), func.avg(Satisfaction.score), func.coalesce(func.sum(case((Satisfaction.score >= 4, 1),
+                                                                                else_=0)), 0),
+    ).where(_ours(Satisfaction.contract_id, contract_id), col(Satisfaction.rated_at) >= start,
+            col(Satisfaction.rated_at) < end)).one()
+    complaints, open_complaints = session.exec(select(
+        func.count(), func.coalesce(func.sum(case((Complaint.status == "open", 1), else_=0)), 0),
+    ).where(_ours(Complaint.contract_id, contract_id), col(Complaint.received_at) >= start,
+            col(Complaint.received_at) < end)).one()
+    return {"surveys": int(count), "mean_score": _mean(mean), "satisfied_share": _rate(satisfied, count),
+            "complaints": int(complaints), "complaints_open": int(open_complaints)}
+
+
+def risk_metrics(session: Session, contract_id: int, start: datetime, end: datetime) -> dict[str, Any]:
+    """The register: risks not closed, and of the mitigations planned for the period, the share implemented."""
+    start_day, end_day = start.date(), end.date()
+    open_risks, planned, implemented = session.exec(select(
+        func.coalesce(func.sum(case((Risk.status != RiskStatus.CLOSED.value, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((and_(Risk.mitigation_due >= start_day, Risk.mitigation_due < end_day), 1),
+                                    else_=0)), 0),
+        func.coalesce(func.sum(case((and_(Risk.mitigation_due >= start_day, Risk.mitigation_due < end_day,
+                                          Risk.mitigation_done_at.is_not(None), Risk.mitigation_done_at < end), 1),
+                                    else_=0)), 0),
+    ).where(_ours(Risk.contract_id, contract_id))).one()
+    return {"open": int(open_risks), "mitigations_planned": int(planned), "mitigations_implemented": int(implemented),
+            "mitigation_rate": _rate(implemented, planned)}
+
+
+def quarter_metrics(session: Session, contract_id: int, year: int, quarter: int, *, zone: ZoneInfo,
+                    now: datetime) -> dict[str, Any]:
+    """Every figure of one contract's quarter."""
+    start, end = quarter_bounds(year, quarter, zone)
+    return {
+        "period": {"year": year, "quarter": quarter, "start": start.isoformat(), "end": end.isoformat()},
+        "inspections": inspection_metrics(session, start, end, now),
+        "incidents": incident_metrics(session, contract_id, start, end),
+        "changes": change_metrics_for(session, contract_id, start, end),
+        "compliance": compliance_metrics(session, contract_id, start, end),
+        "satisfaction": satisfaction_metrics(session, contract_id, start, end),
+        "risks": risk_metrics(session, contract_id, start, end),
+    }
