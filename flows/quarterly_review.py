@@ -42,6 +42,7 @@ def quarterly_review(contract_id: int | None = None, year: int | None = None, qu
         return ReviewStatus.RETURNED.value
 
     set_review_status(review_id, ReviewStatus.SUBMITTED, run_id, pm)
+    announce_review(review_id, "submitted")  # the managers know it now waits for the customer
     customer = request_approval(customer_gate(review_id, title, contract_id))
     if customer.outcome != "accept":
         set_review_status(review_id, ReviewStatus.RETURNED, run_id, customer)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from models.changes import ChangeWindow
 from models.cmdb import CICreate, CIType, ConfigurationItem, Criticality
 from models.cmdb_service import create_ci
 from models.contract_service import create_contract
@@ -132,4 +133,7 @@ def load_demo(session: Session) -> DemoResult:
     ))
     for spec in parse_yaml((Path(__file__).parent / "demo_plans" / "egov_daily_core.yaml").read_text("utf-8")):
         save_plan(session, spec, actor=ACTOR)
+    # Seed 002's habit: changes at night on working days; statutory holidays are frozen by default.
+    session.add(ChangeWindow(name="weekday nights", weekdays=[1, 2, 3, 4, 5], start="22:00", end="06:00",
+                             timezone="Asia/Shanghai"))
     return DemoResult(contract_id=contract.id, tokens=tokens, created=True)

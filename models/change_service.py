@@ -13,11 +13,20 @@ from sqlmodel import Session, col, select
 from models.audit import record_audit
 from models.business_time import is_statutory_holiday
 from models.change_rules import allowed, classify
-from models.change_spec import ChangeCreate
+from models.change_spec import ChangeCreate, TemplateCreate
 from models.change_windows import Interval, WindowRule, next_slot, parse_hhmm
-from models.changes import ChangeFreeze, ChangeRequest, ChangeReview, ChangeStatus, ChangeType, ChangeWindow
+from models.changes import (
+    ChangeFreeze,
+    ChangeRequest,
+    ChangeReview,
+    ChangeStatus,
+    ChangeTemplate,
+    ChangeType,
+    ChangeWindow,
+)
 from models.cmdb import CIType, ConfigurationItem
 from models.contracts import Contract
+from models.directory import DuplicateError
 from models.errors import FieldError
 from models.sql import minutes_between
 
@@ -31,13 +40,30 @@ def create_change(session: Session, *, data: ChangeCreate, requested_by: int, ac
             raise FieldError(f"ci_ids.{position}", f"no configuration item with id {ci_id}; GET /cis lists them")
     if data.contract_id is not None and session.get(Contract, data.contract_id) is None:
         raise FieldError("contract_id", f"no contract with id {data.contract_id}; GET /contracts lists them")
-    rules = classify(standard_kind=data.standard_kind, characteristics=data.characteristics,
+    template = None
+    if data.template is not None:
+        template = session.exec(select(ChangeTemplate).where(ChangeTemplate.name == data.template,
+                                                             ChangeTemplate.active == True)).first()  # noqa: E712
+        if template is None:
+            raise FieldError("template", f"no active change template {data.template!r}; GET /change-templates "
+                                         "lists them")
+        if data.standard_kind not in (None, template.standard_kind):
+            raise FieldError("standard_kind", f"template {template.name!r} is for {template.standard_kind}")
+    standard_kind = template.standard_kind if template else data.standard_kind
+    rules = classify(standard_kind=standard_kind, characteristics=data.characteristics,
                      from_version=data.from_version, to_version=data.release_version,
                      facility_ci=any(ci.ci_type == CIType.FACILITY for ci in cis.values()))
     if not allowed(data.change_type, rules):
         raise FieldError("change_type", f"this change must be at least {rules.minimum.value}: "
                                         f"{'; '.join(rules.reasons)}")
-    values = data.model_dump(mode="json", exclude={"from_version", "ci_updates", "window_start", "window_end"})
+    values = data.model_dump(mode="json", exclude={"from_version", "ci_updates", "window_start", "window_end",
+                                                   "template"})
+    if template is not None and not data.steps:  # the template's runbook, copied: later edits do not reach it
+        values |= {"steps": template.steps, "verification": template.verification, "rollback": template.rollback,
+                   "rollback_verification": template.rollback_verification, "standard_kind": standard_kind,
+                   "template_id": template.id}
+    if template is not None and "planned_minutes" not in data.model_fields_set:
+        values["planned_minutes"] = template.planned_minutes
     change = ChangeRequest.model_validate({
         **values, "window_start": data.window_start, "window_end": data.window_end, "requested_by": requested_by,
         "ci_updates": {str(k): v.model_dump(mode="json", exclude_unset=True) for k, v in data.ci_updates.items()},
@@ -47,6 +73,20 @@ def create_change(session: Session, *, data: ChangeCreate, requested_by: int, ac
     record_audit(session, actor=actor, action="change.created", record_type="change_request", record_id=change.id,
                  after={"title": change.title, "type": change.change_type.value, "classification": rules.reasons})
     return change
+
+
+def create_template(session: Session, *, data: TemplateCreate, created_by: int, actor: str) -> ChangeTemplate:
+    """Pre-authorise a standard change model (change manager); a taken name is a 409."""
+    if session.exec(select(ChangeTemplate.id).where(ChangeTemplate.name == data.name)).first() is not None:
+        raise DuplicateError("name", data.name, "template names are unique; retire the old one or pick another")
+    template = ChangeTemplate(name=data.name, standard_kind=data.standard_kind, description=data.description,
+                              planned_minutes=data.planned_minutes, created_by=created_by, **data.runbook())
+    session.add(template)
+    session.flush()
+    record_audit(session, actor=actor, action="change_template.created", record_type="change_template",
+                 record_id=template.id, after={"name": data.name, "standard_kind": data.standard_kind,
+                                               **data.runbook()})
+    return template
 
 
 def set_change_status(session: Session, change: ChangeRequest, status: ChangeStatus, *, actor: str,

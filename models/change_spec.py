@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.change_rules import MAJOR_CHARACTERISTICS, STANDARD_KINDS
 from models.changes import ChangeType, Risk
@@ -79,16 +79,73 @@ def _unique_names(items: list[Any], what: str) -> None:
         seen.add(name)
 
 
-class ChangeCreate(BaseModel):
-    """A change request as the requester writes it."""
+def _known_kind(value: str) -> str:
+    if value not in STANDARD_KINDS:
+        raise ValueError(f"unknown standard change kind {value!r}; pre-authorised kinds: {', '.join(STANDARD_KINDS)}")
+    return value
+
+
+StandardKind = Annotated[str, AfterValidator(_known_kind)]
+
+
+class Runbook(BaseModel):
+    """Implementation steps, verification, rollback and the checks after a rollback."""
 
     model_config = ConfigDict(extra="forbid")
+    steps: list[RunbookStep] = Field(default_factory=list)
+    verification: list[VerifyCheck] = Field(default_factory=list)
+    rollback: list[RunbookStep] = Field(default_factory=list)
+    rollback_verification: list[VerifyCheck] = Field(default_factory=list)
+
+    @field_validator("steps", "rollback")
+    @classmethod
+    def _steps_unique(cls, value: list[RunbookStep]) -> list[RunbookStep]:
+        _unique_names(value, "steps")
+        return value
+
+    @model_validator(mode="after")
+    def _runbook_consistent(self) -> Runbook:
+        backups = {s.name for s in self.steps if s.kind == StepKind.BACKUP}
+        for step in [*self.steps, *self.rollback]:
+            if step.kind == StepKind.RESTORE and step.backup not in backups:
+                raise ValueError(f"rollback: step {step.name!r} restores {step.backup!r}, which is not a backup "
+                                 f"step of the implementation steps ({', '.join(sorted(backups)) or 'none'})")
+        if any(s.kind == StepKind.CONFIRM for s in self.rollback):
+            raise ValueError("rollback: a rollback cannot wait for a confirmation; use shell, ssh, http or restore")
+        return self
+
+    def runbook(self) -> dict[str, Any]:
+        """The four lists as stored (JSON)."""
+        return self.model_dump(mode="json", include={"steps", "verification", "rollback", "rollback_verification"},
+                               exclude_unset=False)
+
+
+class TemplateCreate(Runbook):
+    """A standard change model: a runbook the change manager pre-authorises once for one kind of work."""
+
+    name: str = Field(min_length=1, max_length=120)
+    standard_kind: StandardKind = Field(description=f"one of: {', '.join(STANDARD_KINDS)}")
+    description: str = Field(default="", max_length=4000)
+    planned_minutes: int = Field(default=30, ge=1, le=24 * 60)
+
+    @model_validator(mode="after")
+    def _has_steps(self) -> TemplateCreate:
+        if not self.steps:
+            raise ValueError("steps: a template needs its implementation steps (at least one)")
+        return self
+
+
+class ChangeCreate(Runbook):
+    """A change request as the requester writes it."""
+
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=8000)
     change_type: ChangeType
     risk: Risk = Risk.MEDIUM
     impact: str = Field(default="", max_length=4000)
-    standard_kind: str | None = Field(default=None, description=f"for standard changes: {', '.join(STANDARD_KINDS)}")
+    template: str | None = Field(default=None, description="a standard change template's name: its runbook is used")
+    standard_kind: StandardKind | None = Field(default=None,
+                                               description=f"for standard changes: {', '.join(STANDARD_KINDS)}")
     characteristics: list[str] = Field(default_factory=list,
                                        description=f"major-change traits: {', '.join(MAJOR_CHARACTERISTICS)}")
     from_version: str | None = Field(default=None, max_length=80)
@@ -100,19 +157,7 @@ class ChangeCreate(BaseModel):
     window_end: datetime | None = None
     planned_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     causes_outage: bool = False
-    steps: list[RunbookStep] = Field(default_factory=list)
-    verification: list[VerifyCheck] = Field(default_factory=list)
-    rollback: list[RunbookStep] = Field(default_factory=list)
-    rollback_verification: list[VerifyCheck] = Field(default_factory=list)
     test_evidence: str = Field(default="", max_length=8000)
-
-    @field_validator("standard_kind")
-    @classmethod
-    def _known_kind(cls, value: str | None) -> str | None:
-        if value is not None and value not in STANDARD_KINDS:
-            raise ValueError(f"unknown standard change kind {value!r}; pre-authorised kinds: "
-                             f"{', '.join(STANDARD_KINDS)}")
-        return value
 
     @field_validator("characteristics")
     @classmethod
@@ -129,12 +174,6 @@ class ChangeCreate(BaseModel):
             raise ValueError("give a timezone, e.g. 2026-12-01T22:00:00+08:00")
         return value
 
-    @field_validator("steps", "rollback")
-    @classmethod
-    def _steps_unique(cls, value: list[RunbookStep]) -> list[RunbookStep]:
-        _unique_names(value, "steps")
-        return value
-
     @model_validator(mode="after")
     def _consistent(self) -> ChangeCreate:
         if (self.window_start is None) != (self.window_end is None):
@@ -147,15 +186,16 @@ class ChangeCreate(BaseModel):
             if self.window_start is None:
                 raise ValueError("window_start: a major change needs a requested window (window_start and "
                                  "window_end)")
-        if self.change_type != ChangeType.STANDARD and not self.steps:
-            raise ValueError("steps: give the implementation steps (at least one)")
-        backups = {s.name for s in self.steps if s.kind == StepKind.BACKUP}
-        for step in [*self.steps, *self.rollback]:
-            if step.kind == StepKind.RESTORE and step.backup not in backups:
-                raise ValueError(f"rollback: step {step.name!r} restores {step.backup!r}, which is not a backup "
-                                 f"step of the implementation steps ({', '.join(sorted(backups)) or 'none'})")
-        if any(s.kind == StepKind.CONFIRM for s in self.rollback):
-            raise ValueError("rollback: a rollback cannot wait for a confirmation; use shell, ssh, http or restore")
+        if self.change_type == ChangeType.STANDARD:
+            # Pre-authorised means the runbook was authorised, not the person: it comes from a template.
+            if self.template is None:
+                raise ValueError("template: a standard change runs a pre-authorised template (GET /change-templates)"
+                                 "; for your own steps submit a normal change")
+            if self.steps or self.rollback or self.verification or self.rollback_verification:
+                raise ValueError("steps: a standard change runs its template's runbook; leave steps, verification "
+                                 "and rollback out")
+        elif not self.steps and self.template is None:
+            raise ValueError("steps: give the implementation steps (at least one), or a template")
         for ci_id in self.ci_updates:
             if ci_id not in self.ci_ids:
                 raise ValueError(f"ci_updates: CI {ci_id} is not among the affected ci_ids")

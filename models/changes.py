@@ -52,6 +52,24 @@ FINAL = {ChangeStatus.REJECTED, ChangeStatus.SUCCEEDED, ChangeStatus.ROLLED_BACK
          ChangeStatus.WINDOW_MISSED}
 
 
+class ChangeTemplate(SQLModel, table=True):
+    """A standard change model (seed 002's pre-authorised list): a runbook authorised once by the change manager."""
+
+    __tablename__ = "change_template"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120, unique=True)
+    standard_kind: str = Field(max_length=60)
+    description: str = Field(default="", max_length=4000)
+    planned_minutes: int = 30
+    steps: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONDoc)
+    verification: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONDoc)
+    rollback: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONDoc)
+    rollback_verification: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONDoc)
+    active: bool = True
+    created_by: int = Field(foreign_key="person.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class ChangeRequest(SQLModel, table=True):
     """A change and its release: the plan as submitted, the approvals' result, what ran, the outcome."""
 
@@ -63,6 +81,7 @@ class ChangeRequest(SQLModel, table=True):
     risk: Risk = Field(default=Risk.MEDIUM, sa_type=EnumText(Risk, 16))
     impact: str = Field(default="", max_length=4000)
     standard_kind: str | None = Field(default=None, max_length=60)
+    template_id: int | None = Field(default=None, foreign_key="change_template.id")
     characteristics: list[str] = Field(default_factory=list, sa_type=JSONDoc)
     ci_ids: list[int] = Field(default_factory=list, sa_type=JSONDoc)
     contract_id: int | None = Field(default=None, foreign_key="contract.id", index=True)

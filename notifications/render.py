@@ -20,21 +20,22 @@ def local_time(value: datetime | None, *, zone: bool = True) -> str:
     return f"{text} ({settings.timezone})" if zone else text
 
 
-@lru_cache
-def _environment() -> Environment:
+def _make_environment(*, autoescape: bool) -> Environment:
     env = Environment(loader=PackageLoader("notifications", "templates"), undefined=StrictUndefined,
-                      autoescape=False, trim_blocks=True, lstrip_blocks=True)
+                      autoescape=autoescape, trim_blocks=True, lstrip_blocks=True)
     env.filters["local"] = local_time
     return env
+
+
+@lru_cache
+def _environment() -> Environment:
+    return _make_environment(autoescape=False)  # Markdown and plain text: nothing to escape
 
 
 @lru_cache
 def _html_environment() -> Environment:
     # HTML pages escape every value; only what a template marks `|safe` (our own SVG charts) is not.
-    env = Environment(loader=PackageLoader("notifications", "templates"), undefined=StrictUndefined,
-                      autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    env.filters["local"] = local_time
-    return env
+    return _make_environment(autoescape=True)
 
 
 def render_html(template: str, **context: Any) -> str:

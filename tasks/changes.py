@@ -66,14 +66,26 @@ def _flow(flow_run_id: str) -> str:
     return f"flow:{flow_run_id}"
 
 
+def _runbook_md(steps: list[dict]) -> str:
+    """Each step with what it will run, so approvers decide on the commands, not only their names."""
+    lines = []
+    for index, step in enumerate(steps):
+        kind = step.get("kind", "shell")
+        what = step.get("command") or step.get("url") or ", ".join(step.get("paths") or []) or step.get("backup")
+        where = f" on {step['host']}" if step.get("host") else ""
+        shown = f": `` {' ⏎ '.join(str(what)[:600].splitlines())} ``" if what else ""
+        lines.append(f"{index + 1}. {step['name']} ({kind}{where}){shown}")
+    return "\n".join(lines) or "_none_"
+
+
 def _details(change: ChangeRequest) -> str:
-    steps = "\n".join(f"{i + 1}. {s['name']} ({s.get('kind', 'shell')})" for i, s in enumerate(change.steps))
-    rollback = "\n".join(f"{i + 1}. {s['name']}" for i, s in enumerate(change.rollback)) or "_none_"
+    steps, rollback = _runbook_md(change.steps), _runbook_md(change.rollback)
     window = (f"{local_time(change.window_start)} – {local_time(change.window_end)}" if change.window_start
               else "the next change window")
-    return (f"**{change.change_type.value}** change, risk **{change.risk.value}**, window {window}, "
+    text = (f"**{change.change_type.value}** change, risk **{change.risk.value}**, window {window}, "
             f"planned {change.planned_minutes} min.\n\n{change.description}\n\n**Impact:** {change.impact or '—'}\n\n"
-            f"**Steps**\n{steps}\n\n**Rollback**\n{rollback}\n\n**Test evidence:** {change.test_evidence or '—'}")
+            f"**Test evidence:** {change.test_evidence or '—'}\n\n**Steps**\n{steps}\n\n**Rollback**\n{rollback}")
+    return text[:19_000]  # the gate's details column holds 20,000
 
 
 @task(name="begin-change", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)

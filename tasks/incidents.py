@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from sqlmodel import select
 
 from models.db import session_scope
+from models.documents import store_document
 from models.gates import EscalationStep, GateSpec
 from models.grading import Level
 from models.incident_service import check_recurrence, log_event, set_status, targets_for
@@ -165,14 +166,8 @@ def write_summary(incident_id: int) -> str:
     """The emergency response summary report (《应急响应工作总结报告》): stored and published as an artifact."""
     with session_scope() as session:
         body = summary_markdown(session, incident_id)
-        existing = session.exec(select(Document).where(Document.kind == "emergency_summary",
-                                                       Document.record_id == str(incident_id))).first()
-        if existing is None:
-            session.add(Document(kind="emergency_summary", record_type="incident", record_id=str(incident_id),
-                                 title=f"应急响应工作总结报告 — incident {incident_id}", body_md=body))
-        else:
-            existing.body_md = body
-            session.add(existing)
+        store_document(session, kind="emergency_summary", record_type="incident", record_id=incident_id,
+                       title=f"应急响应工作总结报告 — incident {incident_id}", body_md=body)
     create_markdown_artifact(markdown=body, key=f"incident-{incident_id}-summary",
                              description=f"Emergency response summary, incident {incident_id}")
     return body

@@ -12,8 +12,8 @@ from sqlmodel import Session, select
 from models.changes import ChangeRequest, ChangeStep, StepPhase
 from models.cmdb import ConfigurationItem
 from models.db import session_scope
+from models.documents import store_document
 from models.gates import ApprovalGate, ApprovalVote
-from models.incidents import Document
 from notifications.render import render_document
 
 PHASES = [(StepPhase.DEPLOY, "Step log"), (StepPhase.VERIFY, "Verification"), (StepPhase.ROLLBACK, "Rollback"),
@@ -47,14 +47,8 @@ def write_release_report(change_id: int) -> str:
     """Store the release report as a document and publish it as a Markdown artifact."""
     with session_scope() as session:
         body = release_markdown(session, change_id)
-        existing = session.exec(select(Document).where(Document.kind == "release_report",
-                                                       Document.record_id == str(change_id))).first()
-        if existing is None:
-            session.add(Document(kind="release_report", record_type="change_request", record_id=str(change_id),
-                                 title=f"发布报告 — change {change_id}", body_md=body))
-        else:
-            existing.body_md = body
-            session.add(existing)
+        store_document(session, kind="release_report", record_type="change_request", record_id=change_id,
+                       title=f"发布报告 — change {change_id}", body_md=body)
     create_markdown_artifact(markdown=body, key=f"change-{change_id}-release-report",
                              description=f"Release report, change {change_id}")
     return body

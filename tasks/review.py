@@ -172,7 +172,7 @@ def set_review_status(review_id: int, status: ReviewStatus, flow_run_id: str,
 
 @task(name="announce-review", cache_policy=NO_CACHE, retries=1)
 def announce_review(review_id: int, event: str) -> int:
-    """Tell the managers the checklist is ready, returned or archived."""
+    """Tell the managers the checklist is ready, waits for the customer, was returned or archived."""
     with session_scope() as session:
         review = session.get(QuarterlyReview, review_id)
         contract = session.get(Contract, review.contract_id)

@@ -80,10 +80,20 @@ def run_step(step: RunbookStep, ctx: StepContext) -> StepResult:
     return StepResult(result.ok, result.exit_code, output)
 
 
+# The orchestrator's own configuration (database URL, gate secret, Prefect API key) never reaches a
+# runbook command: a step could print it into the step log.
+_PRIVATE_PREFIXES = ("ITSS_", "PREFECT_")
+
+
+def command_environment(secrets: dict[str, str]) -> dict[str, str]:
+    """The worker's environment without the orchestrator's settings, plus the step's declared secrets."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith(_PRIVATE_PREFIXES)}, **secrets}
+
+
 def _shell(step: RunbookStep, ctx: StepContext, env: dict[str, str]) -> StepResult:
     # Its own session, so a timeout kills the command and everything it started.
     process = subprocess.Popen(["/bin/sh", "-c", step.command or ""], cwd=step.cwd or None,
-                               env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               env=command_environment(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                start_new_session=True, text=True, errors="replace")
     try:
         output, _ = process.communicate(timeout=step.timeout_seconds)

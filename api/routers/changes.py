@@ -14,14 +14,15 @@ from itss.runs import start_flow
 from itss.settings import get_settings
 from models.audit import record_audit
 from models.change_rules import classify
-from models.change_service import change_metrics, create_change, month_bounds, set_change_status
-from models.change_spec import ChangeCreate, FreezeCreate, WindowCreate
+from models.change_service import change_metrics, create_change, create_template, month_bounds, set_change_status
+from models.change_spec import ChangeCreate, FreezeCreate, TemplateCreate, WindowCreate
 from models.changes import (
     ChangeFreeze,
     ChangeRequest,
     ChangeReview,
     ChangeStatus,
     ChangeStep,
+    ChangeTemplate,
     ChangeType,
     ChangeWindow,
 )
@@ -49,6 +50,7 @@ class ChangePublic(BaseModel):
     risk: str
     impact: str
     standard_kind: str | None
+    template_id: int | None
     characteristics: list[str]
     ci_ids: list[int]
     contract_id: int | None
@@ -232,6 +234,34 @@ def post_review(change_id: int, data: ReviewCreate, session: SessionDep, caller:
                  record_id=change_id, after={"goal_met": data.goal_met}, detail=data.summary[:2000])
     session.commit()
     return review
+
+
+@router.get("/change-templates", response_model=list[ChangeTemplate])
+def list_templates(session: SessionDep, _caller: CurrentCaller) -> list[ChangeTemplate]:
+    """The standard change templates (pre-authorised runbooks)."""
+    return list(session.exec(select(ChangeTemplate).order_by(ChangeTemplate.name)))
+
+
+@router.post("/change-templates", response_model=ChangeTemplate, status_code=status.HTTP_201_CREATED)
+def post_template(data: TemplateCreate, session: SessionDep, caller: ChangeManager) -> ChangeTemplate:
+    """Pre-authorise a standard change template (change manager); changes of it then run without approval."""
+    template = create_template(session, data=data, created_by=caller.person.id, actor=caller.actor)
+    session.commit()
+    return template
+
+
+@router.post("/change-templates/{template_id}/retire", response_model=ChangeTemplate)
+def retire_template(template_id: int, session: SessionDep, caller: ChangeManager) -> ChangeTemplate:
+    """Withdraw a template: no new standard change may use it."""
+    template = session.get(ChangeTemplate, template_id)
+    if template is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no change template with id {template_id}")
+    template.active = False
+    session.add(template)
+    record_audit(session, actor=caller.actor, action="change_template.retired", record_type="change_template",
+                 record_id=template_id)
+    session.commit()
+    return template
 
 
 @router.get("/change-windows", response_model=list[ChangeWindow])

@@ -4,7 +4,6 @@ temporary directory, and verification reads a loopback HTTP service that serves 
 from __future__ import annotations
 
 import http.server
-import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from models.directory import create_person, issue_token
 from models.gates import ApprovalGate
 from models.roles import RoleKey
 from tests.flows.test_emergency_response import decide, gate_for, token
+from tests.support.files import tree
 from tests.support.serving import ServedFlow, wait_state
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
@@ -74,11 +74,6 @@ def health(target: Path) -> Iterator[int]:
     server.server_close()
 
 
-def tree(root: Path) -> dict[str, tuple[int, bytes]]:
-    return {str(p.relative_to(root)): (stat.S_IMODE(p.lstat().st_mode), p.read_bytes() if p.is_file() else b"")
-            for p in sorted(root.rglob("*"))}
-
-
 def check(port: int, version: str) -> dict:
     return {"key": "health", "name": "app health", "probe": "http", "target": "127.0.0.1",
             "params": {"url": f"http://{{host}}:{port}/health", "keyword": f"version {version}"}}
@@ -113,6 +108,16 @@ def finished(client: TestClient, change_id: int, headers: dict, served: ServedFl
             return client.get(f"/changes/{change_id}", headers=headers).json()
         time.sleep(0.3)
     raise AssertionError(f"change {change_id} did not finish: {change['change']['status']}\n{served.tail()}")
+
+
+def standard(client: TestClient, session: Session, body: dict, name: str, **change) -> dict:
+    """A template of `body`'s runbook, pre-authorised by a change manager, and a standard change of it."""
+    cm = token(session, f"cm-{name}", RoleKey.CHANGE_MANAGER)
+    runbook = {k: body[k] for k in ("steps", "verification", "rollback", "rollback_verification")}
+    template = {"name": name, "standard_kind": "nonprod_software", "planned_minutes": 20, **runbook}
+    created = client.post("/change-templates", json=template, headers=cm)
+    assert created.status_code == 201, created.text
+    return {"title": f"{name} on the test system", "change_type": "standard", "template": name, **change}
 
 
 def submit(client: TestClient, body: dict, headers: dict) -> int:
@@ -189,9 +194,11 @@ def test_standard_change_needs_no_approval_and_a_failing_step_rolls_back_exactly
         client: TestClient, session: Session, served: ServedFlow, target: Path, health: int) -> None:
     engineer = token(session, "zhao-engineer", RoleKey.ENGINEER)
     before = tree(target)
-    body = release(target, health, change_type="standard", standard_kind="nonprod_software")
+    body = release(target, health)
     body["steps"].append({"name": "migrate schema", "command": "echo 'migrating…'; exit 3"})
-    change_id = submit(client, body, engineer)
+    assert client.post("/change-templates", json={"name": "x", "standard_kind": "nonprod_software",
+                                                  "steps": body["steps"]}, headers=engineer).status_code == 403
+    change_id = submit(client, standard(client, session, body, "app upgrade"), engineer)
 
     detail = finished(client, change_id, engineer, served)
     assert detail["change"]["status"] == "rolled_back", detail["change"]
@@ -202,6 +209,7 @@ def test_standard_change_needs_no_approval_and_a_failing_step_rolls_back_exactly
                       ("deploy", "migrate schema", "failed", 3), ("rollback", "restore app", "succeeded", 0),
                       ("rollback_verify", "app health", "succeeded", None)]
     assert "migrate schema" in detail["change"]["failure"] and detail["change"]["cmdb_updated_at"] is None
+    assert detail["change"]["standard_kind"] == "nonprod_software" and detail["change"]["planned_minutes"] == 20
     actions = [a.action for a in session.exec(select(AuditEvent).where(
         AuditEvent.record_type == "change_request").order_by(AuditEvent.id))]
     assert actions == ["change.created", "change.submitted", "change.pre_authorised", "change.approved",
@@ -212,9 +220,9 @@ def test_change_outside_its_window_waits_as_a_scheduled_run_then_runs_when_it_op
         client: TestClient, session: Session, served: ServedFlow, target: Path, health: int) -> None:
     engineer = token(session, "qian-engineer", RoleKey.ENGINEER)
     opens = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=30)
-    body = release(target, health, change_type="standard", standard_kind="nonprod_software",
-                   window_start=opens.isoformat(), window_end=(opens + timedelta(hours=2)).isoformat())
-    change_id = submit(client, body, engineer)
+    change = standard(client, session, release(target, health), "app upgrade", window_start=opens.isoformat(),
+                      window_end=(opens + timedelta(hours=2)).isoformat())
+    change_id = submit(client, change, engineer)
 
     deadline = time.monotonic() + 40
     while time.monotonic() < deadline:
@@ -241,14 +249,14 @@ def test_reexecution_after_a_gate_never_reruns_a_completed_step(
         client: TestClient, session: Session, served: ServedFlow, target: Path, health: int, tmp_path: Path) -> None:
     engineer = token(session, "sun-engineer", RoleKey.ENGINEER)
     marker = tmp_path / "ran"
-    body = release(target, health, change_type="standard", standard_kind="nonprod_software")
+    body = release(target, health)
     body["steps"] = [
         {"name": "stop traffic", "command": f"echo stop >> {marker}"},
         {"name": "traffic drained?", "kind": "confirm"},
         {"name": "switch", "command": f"echo switch >> {marker} && echo 2.4 > {target}/version"},
     ]
     body["rollback"] = [{"name": "switch back", "command": f"echo 2.3 > {target}/version"}]
-    change_id = submit(client, body, engineer)
+    change_id = submit(client, standard(client, session, body, "traffic switch"), engineer)
     gate = gate_for(client, engineer, "confirm-1")
     run_before = client.get(f"/changes/{change_id}", headers=engineer).json()["change"]["flow_run_id"]
     assert marker.read_text() == "stop\n"
@@ -275,6 +283,8 @@ def test_reexecution_after_a_gate_never_reruns_a_completed_step(
     ({"change_type": "major"}, "window_start"),
     ({"characteristics": ["network_topology"]}, "change_type"),
     ({"change_type": "standard", "standard_kind": "production_upgrade"}, "standard_kind"),
+    ({"change_type": "standard", "standard_kind": "nonprod_software"}, "template"),  # its own steps: not authorised
+    ({"template": "no such template"}, "template"),
     ({"steps": [{"name": "x", "kind": "ssh", "command": "uptime"}]}, "steps.0"),
 ])
 def test_bad_change_is_422_naming_the_field_and_stores_nothing(client: TestClient, session: Session, change: dict,

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 
 import pytest
 
 from models.change_spec import RunbookStep
 from tasks.runbook import StepContext, mask, run_step
+from tests.support.files import tree
 from tests.support.peers import http_server, ssh_server
-
-
-def tree(root: Path) -> dict[str, tuple[int, bytes]]:
-    """Every file and directory under `root` with its mode and content: 'exactly as before' means equal."""
-    found = {}
-    for path in sorted(root.rglob("*")):
-        mode = stat.S_IMODE(path.lstat().st_mode)
-        found[str(path.relative_to(root))] = (mode, path.read_bytes() if path.is_file() else b"")
-    return found
 
 
 def test_shell_exit_code_output_and_timeout(tmp_path: Path) -> None:
@@ -45,6 +36,15 @@ def test_secrets_never_reach_the_output(tmp_path: Path, monkeypatch: pytest.Monk
                        StepContext(backup_dir=tmp_path))
     assert not missing.ok and "NOT_SET_ANYWHERE is not set" in missing.output
     assert mask("Authorization: Bearer abc.def-123", []) == "Authorization: Bearer ****"
+
+
+def test_commands_never_see_the_orchestrators_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ITSS_GATE_SECRET", "gate-signing-key-123")
+    monkeypatch.setenv("PREFECT_API_KEY", "pnu_abcdef")
+    result = run_step(RunbookStep(name="env", command="env"), StepContext(backup_dir=tmp_path))
+    assert result.ok and "PATH=" in result.output
+    assert "gate-signing-key-123" not in result.output and "ITSS_" not in result.output
+    assert "pnu_abcdef" not in result.output
 
 
 def test_backup_then_restore_leaves_the_target_exactly_as_before(tmp_path: Path) -> None:
