@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from prefect import flow
 from prefect.runtime import flow_run
 
-from models.db import utcnow
+from itss.settings import get_settings
 from models.review import ReviewStatus
 from tasks.gates import request_approval
 from tasks.review import (
@@ -23,7 +25,8 @@ from tasks.review import (
 def quarterly_review(contract_id: int | None = None, year: int | None = None, quarter: int | None = None) -> str:
     """Compile the checklist of a contract's quarter (default: the previous one), then PM review, customer
     review, archive; without a contract, start one review per active contract."""
-    year, quarter = which_quarter(year, quarter, utcnow().date())
+    # The operating timezone's date: at 08:00 Asia/Shanghai on 1 January it is still 31 December in UTC.
+    year, quarter = which_quarter(year, quarter, datetime.now(get_settings().tz).date())
     if contract_id is None:
         runs = start_reviews(year, quarter)
         return f"started {len(runs)} contract review(s) for {year} Q{quarter}"

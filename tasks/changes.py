@@ -167,6 +167,8 @@ def find_slot(change_id: int) -> Slot:
     if slot[0] > now + SHORT_WAIT:
         return Slot(when="later", start=slot[0], end=slot[1])
     if slot[0] > now:
+        get_run_logger().info("change %s: its window opens in %.1f s; waiting for it", change_id,
+                              (slot[0] - now).total_seconds())
         time.sleep((slot[0] - now).total_seconds())
     return Slot(when="now", start=max(slot[0], utcnow()), end=slot[1])
 

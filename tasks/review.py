@@ -33,7 +33,11 @@ MANAGERS = [RoleKey.PROJECT_MANAGER, RoleKey.OPS_MANAGER, RoleKey.SERVICE_LEVEL_
 
 def which_quarter(year: int | None, quarter: int | None, today: date) -> tuple[int, int]:
     """The quarter asked for, or the one before `today`'s (the schedule fires on its first day)."""
+    if (year is None) != (quarter is None):
+        raise ValueError("give year and quarter together, or neither for the previous quarter")
     if year is not None and quarter is not None:
+        if quarter not in (1, 2, 3, 4):
+            raise ValueError(f"quarter {quarter}: give 1, 2, 3 or 4")
         return year, quarter
     return previous_quarter(today.year, (today.month - 1) // 3 + 1)
 

@@ -24,7 +24,7 @@ from models.outbox import Notification
 from models.people import Person
 from models.review import QuarterlyReview, Risk
 from models.roles import RoleKey
-from tests.flows.test_emergency_response import decide, token
+from tests.flows.test_emergency_response import token
 from tests.support.history import load_year
 from tests.support.net import Receiver, free_port
 from tests.support.serving import ServedFlow, wait_state
@@ -43,6 +43,20 @@ def served(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> I
     yield flows
     for flow in flows.values():
         flow.kill9()
+
+
+def decide_on(client: TestClient, headers: dict, key: str, review_id: int, decision: str, comment: str = "") -> None:
+    """Decide this review's gate `key` (each contract's review has its own gates)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for gate in client.get("/approvals", headers=headers).json():
+            if gate["gate_key"] == key and gate["record_id"] == str(review_id):
+                response = client.post(f"/approvals/{gate['id']}/decision", headers=headers,
+                                       json={"decision": decision, "comment": comment})
+                assert response.status_code == 200, response.text
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"no {key} gate for review {review_id}")
 
 
 def reviews_waiting(session: Session, count: int, served: ServedFlow, timeout: float = 90) -> list[QuarterlyReview]:
@@ -115,8 +129,8 @@ def test_unattended_review_to_archive_and_approved_reading(client: TestClient, s
     _render_in_chromium(html.text, artifacts_dir)
 
     # PM review → customer review → archived.
-    decide(client, pm, "pm-review", "approve", "figures checked")
-    decide(client, customer, "customer-review", "accept", "同意")
+    decide_on(client, pm, "pm-review", review.id, "approve", "figures checked")
+    decide_on(client, customer, "customer-review", review.id, "accept", "同意")
     assert wait_state(review.flow_run_id, lambda s: s.is_final(), 60, served["quarterly_review"]) == "Completed"
     session.refresh(review)
     assert review.status == "archived" and review.archived_at is not None
@@ -125,7 +139,7 @@ def test_unattended_review_to_archive_and_approved_reading(client: TestClient, s
     assert client.get(f"/reviews/{review.id}/report.html", headers=slm).status_code == 403
     asked = client.post(f"/reviews/{review.id}/access-requests", headers=slm, json={"reason": "SLA audit"})
     assert asked.status_code == 202, asked.text
-    decide(client, ops, "archive-access", "approve", "for the audit")
+    decide_on(client, ops, "archive-access", review.id, "approve", "for the audit")
     wait_state(asked.json()["flow_run_id"], lambda s: s.is_final(), 60, served["archive_access"])
     assert client.get(f"/reviews/{review.id}/report.html", headers=slm).status_code == 200
     assert client.get(f"/reviews/{review.id}/report.html", headers=pm).status_code == 403  # no grant of its own
