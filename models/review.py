@@ -77,6 +77,17 @@ class ReviewStatus(StrEnum):
     ARCHIVED = "archived"
 
 
+# The forward path of a deliverable; a run re-executing after a gate never moves it back.
+FORWARD = [ReviewStatus.COMPILED, ReviewStatus.PM_REVIEW, ReviewStatus.SUBMITTED, ReviewStatus.ARCHIVED]
+
+
+def moves_forward(current: ReviewStatus, target: ReviewStatus) -> bool:
+    """True when `target` is a step on from `current` (returned is a step on from anything but archived)."""
+    if target == ReviewStatus.RETURNED:
+        return current not in (ReviewStatus.RETURNED, ReviewStatus.ARCHIVED)
+    return current in FORWARD and FORWARD.index(target) > FORWARD.index(current)
+
+
 class QuarterlyReview(SQLModel, table=True):
     """The delivery implementation checklist (《交付实施检查表》) of one contract and quarter, as a deliverable."""
 

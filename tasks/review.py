@@ -20,7 +20,7 @@ from models.contracts import Contract, ContractStatus
 from models.db import session_scope, utcnow
 from models.gates import GateSpec
 from models.incidents import Incident
-from models.review import ImprovementMeasure, QuarterlyReview, ReviewStatus, Risk, RiskStatus
+from models.review import ImprovementMeasure, QuarterlyReview, ReviewStatus, Risk, RiskStatus, moves_forward
 from models.review_metrics import previous_quarter, quarter_bounds, quarter_metrics
 from models.review_targets import TARGETS, evaluate, trends
 from models.roles import RoleKey
@@ -161,7 +161,7 @@ def set_review_status(review_id: int, status: ReviewStatus, flow_run_id: str,
     """Move the deliverable along its life cycle, audited with who decided and why."""
     with session_scope() as session:
         review = session.get(QuarterlyReview, review_id)
-        if review.status == status:
+        if not moves_forward(review.status, status):  # already there or past it: a re-executed run
             return
         before = review.status
         review.status = status

@@ -259,6 +259,7 @@ def test_reexecution_after_a_gate_never_reruns_a_completed_step(
     change_id = submit(client, standard(client, session, body, "traffic switch"), engineer)
     gate = gate_for(client, engineer, "confirm-1")
     run_before = client.get(f"/changes/{change_id}", headers=engineer).json()["change"]["flow_run_id"]
+    wait_state(run_before, lambda s: s.is_paused(), 30, served)  # suspended: its process has ended
     assert marker.read_text() == "stop\n"
     decide(client, engineer, "confirm-1", "continue", "drained")
 

@@ -25,3 +25,13 @@ def test_half_a_quarter_is_refused() -> None:
         which_quarter(2026, None, date(2027, 1, 1))
     with pytest.raises(ValueError, match="1, 2, 3 or 4"):
         which_quarter(2026, 5, date(2027, 1, 1))
+
+
+def test_a_deliverable_only_moves_forward() -> None:
+    from models.review import ReviewStatus as S
+    from models.review import moves_forward
+
+    assert moves_forward(S.COMPILED, S.PM_REVIEW) and moves_forward(S.PM_REVIEW, S.SUBMITTED)
+    assert not moves_forward(S.SUBMITTED, S.PM_REVIEW)  # a run re-executing after the customer's gate
+    assert moves_forward(S.SUBMITTED, S.RETURNED) and not moves_forward(S.ARCHIVED, S.RETURNED)
+    assert not moves_forward(S.ARCHIVED, S.ARCHIVED)
