@@ -8,6 +8,7 @@ from tasks.sweeper import (
     dispatch_incidents,
     escalate_overdue_gates,
     expire_overdue_gates,
+    flag_stalled_releases,
     resume_decided_runs,
     retry_notifications,
     sweep_sla_clocks,
@@ -16,14 +17,15 @@ from tasks.sweeper import (
 
 @flow(name="gate_sweeper", log_prints=True)
 def gate_sweeper() -> dict:
-    """Escalate and expire gates, resume decided runs, start lost incident runs, SLA warnings, retries."""
+    """Escalate and expire gates, resume decided runs, start lost runs, SLA warnings, stalled releases, retries."""
     escalated = escalate_overdue_gates()
     expired = expire_overdue_gates()
     resumed = resume_decided_runs()
     dispatched = dispatch_incidents()
     clocks = sweep_sla_clocks()
+    stalled = flag_stalled_releases()
     notifications = retry_notifications()
     summary = {"escalated": escalated, "expired": len(expired), "resumed": resumed, "dispatched": dispatched,
-               **clocks, **notifications}
+               "stalled_releases": stalled, **clocks, **notifications}
     print(f"sweep: {summary}")
     return summary

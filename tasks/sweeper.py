@@ -1,4 +1,4 @@
-"""Sweeper tasks: escalation and expiry of gates, healing lost resumes, retrying notifications."""
+"""Sweeper tasks: escalation and expiry of gates, healing lost resumes, retrying notifications, stalled releases."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from prefect.client.schemas.objects import StateType
 from sqlmodel import col, select
 
 from itss.runs import dispatch_incident, resume, state_of
+from models.audit import AuditEvent, record_audit
+from models.changes import ChangeRequest, ChangeStatus
 from models.db import session_scope, utcnow
 from models.gate_service import escalate_due, expire_due
 from models.gates import ApprovalGate, GateStatus
@@ -15,6 +17,7 @@ from models.roles import RoleKey
 from notifications.outbox import enqueue
 from notifications.render import gate_link, render
 from notifications.sender import deliver_due
+from tasks.notify import announce
 
 
 @task(name="escalate-overdue-gates")
@@ -88,3 +91,34 @@ def sweep_sla_clocks() -> dict[str, int]:
                     body=f"The {measure} clock of incident {incident_id} is at {'100' if kind == 'breach' else '80'}"
                          " % or more of its target.")
     return {"warned": len(warned), "breached": len(breached)}
+
+
+ENDED_BADLY = (StateType.CRASHED, StateType.FAILED, StateType.CANCELLED)
+
+
+@task(name="flag-stalled-releases")
+def flag_stalled_releases() -> int:
+    """Tell the change manager and the on-call engineer, once per run, of a release whose run ended mid-way."""
+    with session_scope() as session:
+        implementing = list(session.exec(select(ChangeRequest.id, ChangeRequest.flow_run_id, ChangeRequest.title)
+                                         .where(ChangeRequest.status == ChangeStatus.IMPLEMENTING)))
+    flagged = 0
+    for change_id, run_id, title in implementing:
+        if run_id is None or state_of(run_id) not in ENDED_BADLY:
+            continue
+        with session_scope() as session:
+            seen = session.exec(select(AuditEvent.id).where(
+                AuditEvent.action == "change.stalled", AuditEvent.record_id == str(change_id),
+                AuditEvent.detail == run_id)).first()
+            if seen is not None:
+                continue
+            record_audit(session, actor="system:sweeper", action="change.stalled", record_type="change_request",
+                         record_id=change_id, detail=run_id)
+        # Nothing is rolled back here: the target's state is known only from the step log.
+        announce(event="change.stalled", dedupe_prefix=f"change:{change_id}:stalled:{run_id}",
+                 roles=[RoleKey.CHANGE_MANAGER, RoleKey.ENGINEER],
+                 title=f"Release stalled: change #{change_id} {title}",
+                 body=f"Flow run {run_id} ended during the implementation. Retry it in Prefect: completed steps are "
+                      "skipped, and a step it was in is marked interrupted, which rolls the change back.")
+        flagged += 1
+    return flagged
