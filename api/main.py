@@ -14,6 +14,7 @@ from api.routers import (
     alerts,
     approvals,
     audit,
+    change_setup,
     changes,
     cis,
     contracts,
@@ -60,8 +61,8 @@ def create_app() -> FastAPI:
     """Build the app with every router and the error handlers."""
     app = FastAPI(title="ITSS process orchestrator", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
-    routers = (health, people, tokens, contracts, cis, sla, incidents, alerts, inspections, changes, reviews,
-               feedback, approvals, audit, pages)
+    routers = (health, people, tokens, contracts, cis, sla, incidents, alerts, inspections, changes, change_setup,
+               reviews, feedback, approvals, audit, pages)
     for module in routers:
         app.include_router(module.router)
     return app
