@@ -46,9 +46,9 @@ def settle_access(access_id: int, outcome: GateOutcome) -> str:
         else:
             access.status = "refused"
         session.add(access)
-        actor = f"person:{outcome.voters[-1]}" if outcome.voters else "system:sweeper"
-        record_audit(session, actor=actor, action=f"review.access_{access.status}", record_type="quarterly_review",
-                     record_id=access.review_id, after={"person_id": access.person_id, "until": str(access.expires_at)},
+        record_audit(session, actor=outcome.decider, action=f"review.access_{access.status}",
+                     record_type="quarterly_review", record_id=access.review_id,
+                     after={"person_id": access.person_id, "until": str(access.expires_at)},
                      detail="; ".join(outcome.comments) or None)
         return access.status
 

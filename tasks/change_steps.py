@@ -136,11 +136,10 @@ def record_confirmation(change_id: int, position: int, step_name: str, outcome: 
     ok = outcome.outcome == CONTINUE
     with session_scope() as session:
         if _rows(session, change_id, StepPhase.DEPLOY).get(position) is None:
-            who = f"person:{outcome.voters[-1]}" if outcome.voters else "system"
             status = StepStatus.SUCCEEDED if ok else StepStatus.FAILED
             session.add(ChangeStep(change_id=change_id, phase=StepPhase.DEPLOY, position=position, name=step_name,
                                    kind=StepKind.CONFIRM.value, status=status,
-                                   output=f"{outcome.outcome} by {who} (gate {outcome.gate_id}) "
+                                   output=f"{outcome.outcome} by {outcome.decider} (gate {outcome.gate_id}) "
                                           f"{'; '.join(outcome.comments)}".strip(),
                                    started_at=outcome.decided_at, finished_at=outcome.decided_at))
     return ok
@@ -155,7 +154,7 @@ def verify(change_id: int, phase: StepPhase) -> bool:
         checks = [VerifyCheck.model_validate(c) for c in source]
         done = _rows(session, change_id, phase)
         hosts = _hosts(session, {c.target for c in checks})
-    if done and len(done) == len(checks):  # verified by an earlier execution: the verdict stands
+    if done:  # verified by an earlier execution (its rows are written together): the verdict stands
         return all(row.status == StepStatus.SUCCEEDED for row in done.values())
     results = asyncio.run(_probe(checks, hosts))
     with session_scope() as session:

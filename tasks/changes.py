@@ -231,19 +231,19 @@ def update_cmdb(change_id: int, flow_run_id: str) -> list[int]:
             ci = session.get(ConfigurationItem, ci_id)
             if ci is None:  # deleted since the change was requested: nothing to record on
                 continue
-            update = CIUpdate.model_validate(change.ci_updates.get(str(ci_id), {}))
+            values = dict(change.ci_updates.get(str(ci_id), {}))  # only the fields the request set
             if change.release_version:
-                attributes = {**ci.attributes, **(update.attributes or {}), "version": change.release_version}
-                update = update.model_copy(update={"attributes": attributes})
-            update_ci(session, ci=ci, changes=CIUpdate(**update.model_dump(exclude_unset=True)),
-                      actor=_flow(flow_run_id), reason=f"change #{change_id}: {change.title}")
+                values["attributes"] = {**ci.attributes, **(values.get("attributes") or {}),
+                                        "version": change.release_version}
+            update_ci(session, ci=ci, changes=CIUpdate.model_validate(values), actor=_flow(flow_run_id),
+                      reason=f"change #{change_id}: {change.title}")
         change.cmdb_updated_at = utcnow()
         session.add(change)
         return change.ci_ids
 
 
 @task(name="open-rollback-incident", cache_policy=NO_CACHE)
-def open_rollback_incident(change_id: int, flow_run_id: str) -> int | None:
+def open_rollback_incident(change_id: int, flow_run_id: str) -> int:
     """A failed rollback leaves service in an unknown state: a major incident through the alert path."""
     with session_scope() as session:
         change = session.get(ChangeRequest, change_id)

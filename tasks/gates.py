@@ -51,6 +51,11 @@ class GateOutcome(BaseModel):
     def approved(self) -> bool:
         return self.status == GateStatus.APPROVED
 
+    @property
+    def decider(self) -> str:
+        """Who decided, as audit entries name actors: the last voter, or the sweeper for an expired gate."""
+        return f"person:{self.voters[-1]}" if self.voters else "system:sweeper"
+
 
 @task(name="open-gate", retries=3, retry_delay_seconds=2)
 def open_gate_task(flow_run_id: str, spec: GateSpec) -> int:

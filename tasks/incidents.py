@@ -133,10 +133,6 @@ def closing_gate(ticket: Ticket, round_: str) -> GateSpec:
                     record_id=str(ticket.incident_id))
 
 
-def _actor(outcome: GateOutcome) -> str:
-    return f"person:{outcome.voters[-1]}" if outcome.voters else "system:sweeper"
-
-
 @task(name="record-gate-result")
 def record_step(incident_id: int, kind: str, outcome: GateOutcome, status: IncidentStatus | None = None) -> None:
     """Put a decided gate on the timeline (and move the status) once, however often the run re-executes."""
@@ -149,10 +145,10 @@ def record_step(incident_id: int, kind: str, outcome: GateOutcome, status: Incid
         data = {"gate": key, "outcome": outcome.outcome}
         detail = "; ".join(outcome.comments)
         if status is not None:
-            set_status(session, incident, status=status, actor=_actor(outcome), kind=kind, at=outcome.decided_at,
+            set_status(session, incident, status=status, actor=outcome.decider, kind=kind, at=outcome.decided_at,
                        detail=detail, data=data)
         else:
-            log_event(session, incident_id, actor=_actor(outcome), kind=kind, at=outcome.decided_at,
+            log_event(session, incident_id, actor=outcome.decider, kind=kind, at=outcome.decided_at,
                       detail=detail, data=data)
         if kind == "escalated":
             incident.escalated = True

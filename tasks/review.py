@@ -168,7 +168,7 @@ def set_review_status(review_id: int, status: ReviewStatus, flow_run_id: str,
         if status == ReviewStatus.ARCHIVED:
             review.archived_at = utcnow()
         session.add(review)
-        actor = f"person:{outcome.voters[-1]}" if outcome and outcome.voters else f"flow:{flow_run_id}"
+        actor = outcome.decider if outcome else f"flow:{flow_run_id}"
         record_audit(session, actor=actor, action=f"review.{status.value}", record_type="quarterly_review",
                      record_id=review_id, before={"status": before.value}, after={"status": status.value},
                      detail="; ".join(outcome.comments) if outcome else None)

@@ -3,38 +3,44 @@
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 from typing import Any
 
-import matplotlib
+from notifications.render import render_document, render_html
 
-matplotlib.use("Agg")  # no display on servers and workers
 
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
-from openpyxl import Workbook  # noqa: E402
-from openpyxl.styles import Font, PatternFill  # noqa: E402
+@lru_cache
+def _pyplot() -> Any:
+    """matplotlib, set up once and only when a report is drawn: every process serving the flows imports this
+    module, and matplotlib costs ~0.6 s to import."""
+    import matplotlib
 
-from notifications.render import render_document, render_html  # noqa: E402
+    matplotlib.use("Agg")  # no display on servers and workers
+    import matplotlib.pyplot as plt
+    from matplotlib import font_manager
 
-# Chart labels are ASCII; a CJK font is preferred when installed (Debian fonts-noto-cjk) so that team-
-# supplied Chinese names render, and DejaVu (bundled with matplotlib) otherwise.
-_CJK = [f.name for f in font_manager.fontManager.ttflist if "CJK" in f.name]
-plt.rcParams["font.sans-serif"] = [*_CJK[:1], "DejaVu Sans"]
-plt.rcParams["svg.fonttype"] = "none"  # text stays text: searchable, and small
+    # Chart labels are ASCII; a CJK font is preferred when installed (Debian fonts-noto-cjk) so that team-
+    # supplied Chinese names render, and DejaVu (bundled with matplotlib) otherwise.
+    cjk = [f.name for f in font_manager.fontManager.ttflist if "CJK" in f.name]
+    plt.rcParams["font.sans-serif"] = [*cjk[:1], "DejaVu Sans"]
+    plt.rcParams["svg.fonttype"] = "none"  # text stays text: searchable, and small
+    return plt
+
+
 MEASURES = ("response", "on_site", "resolution")
 
 
 def _svg(figure: Any) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight")
-    plt.close(figure)
+    _pyplot().close(figure)
     text = buffer.getvalue()
     return text[text.index("<svg"):]  # inline in the page: drop the XML prolog and doctype
 
 
 def sla_chart(metrics: dict[str, Any]) -> str:
     """Bars: SLA achievement per measure, major and general faults side by side, with the 60 % line."""
-    figure, axes = plt.subplots(figsize=(6, 3))
+    figure, axes = _pyplot().subplots(figsize=(6, 3))
     sla = metrics["incidents"]["sla"]
     for offset, fault_class in ((-0.2, "major"), (0.2, "general")):
         values = [100 * (sla[fault_class][m]["achievement"] or 0) for m in MEASURES]
@@ -50,7 +56,7 @@ def sla_chart(metrics: dict[str, Any]) -> str:
 
 def incident_trend_chart(months: list[tuple[str, int]]) -> str:
     """Line: incidents reported per month over the last two quarters."""
-    figure, axes = plt.subplots(figsize=(6, 3))
+    figure, axes = _pyplot().subplots(figsize=(6, 3))
     axes.plot([m for m, _ in months], [n for _, n in months], marker="o")
     axes.set_ylabel("incidents")
     axes.set_title("Incident trend")
@@ -60,7 +66,7 @@ def incident_trend_chart(months: list[tuple[str, int]]) -> str:
 
 def change_outcome_chart(metrics: dict[str, Any]) -> str:
     """Stacked bars: change outcomes per change type."""
-    figure, axes = plt.subplots(figsize=(6, 3))
+    figure, axes = _pyplot().subplots(figsize=(6, 3))
     outcomes = metrics["changes"]["outcomes"]
     types = list(outcomes)
     bottom = [0] * len(types)
@@ -89,7 +95,9 @@ def review_markdown(context: dict[str, Any]) -> str:
     return render_document("quarterly_review_summary", **context)
 
 
-def _sheet(book: Workbook, title: str, header: list[str], rows: list[list[Any]]) -> None:
+def _sheet(book: Any, title: str, header: list[str], rows: list[list[Any]]) -> None:
+    from openpyxl.styles import Font, PatternFill
+
     sheet = book.create_sheet(title)
     sheet.append(header)
     for cell in sheet[1]:
@@ -104,6 +112,8 @@ def _sheet(book: Workbook, title: str, header: list[str], rows: list[list[Any]])
 
 def review_xlsx(context: dict[str, Any]) -> bytes:
     """The same figures as a workbook: one sheet per part of the checklist."""
+    from openpyxl import Workbook
+
     m = context["metrics"]
     book = Workbook()
     book.remove(book.active)

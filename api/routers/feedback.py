@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, select
 
@@ -126,7 +126,7 @@ def close_complaint(complaint_id: int, session: SessionDep, caller: RiskOwner) -
 
 @router.get("/risks")
 def list_risks(session: SessionDep, _caller: CurrentCaller, contract_id: int | None = None,
-               status_: RiskStatus | None = None) -> list[dict[str, Any]]:
+               status_: Annotated[RiskStatus | None, Query(alias="status")] = None) -> list[dict[str, Any]]:
     """The risk register."""
     query = select(Risk).order_by(Risk.id)
     if contract_id is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, select
@@ -160,7 +160,8 @@ def request_access(review_id: int, data: AccessRequest, session: SessionDep, cal
 
 @router.get("/improvement-measures")
 def list_measures(session: SessionDep, _caller: Reader, review_id: int | None = None,
-                  status_: str | None = None) -> list[dict[str, Any]]:
+                  status_: Annotated[str | None, Query(alias="status", pattern=r"^(open|done)$")] = None,
+                  ) -> list[dict[str, Any]]:
     """Improvement measures (《交付改进措施表》), oldest first."""
     query = select(ImprovementMeasure).order_by(ImprovementMeasure.id)
     if review_id is not None:

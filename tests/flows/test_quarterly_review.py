@@ -110,8 +110,11 @@ def test_unattended_review_to_archive_and_approved_reading(client: TestClient, s
     assert raised.owner_role == "technical_support" and raised.status == "open"
     measure = detail["measures"][0]
     edited = client.patch(f"/improvement-measures/{measure['id']}", headers=pm,
-                          json={"owner_role": "engineer", "due_on": "2026-11-15", "notes": "weekly follow-up"})
+                          json={"owner_role": "engineer", "due_on": "2026-11-15", "notes": "weekly follow-up",
+                                "status": "done"})
     assert edited.status_code == 200 and edited.json()["owner_role"] == "engineer"
+    still_open = client.get(f"/improvement-measures?review_id={review.id}&status=open", headers=pm).json()
+    assert len(still_open) == 8 and measure["id"] not in [m["id"] for m in still_open]
     assert client.patch(f"/improvement-measures/{measure['id']}", headers=customer, json={"notes": "x"}).status_code \
         == 403
 
