@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from itss.settings import get_settings
+from config.settings import get_settings
 from models.db import make_engine
 from models.tables import metadata
 from models.types import EnumText

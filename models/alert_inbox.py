@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from models.db import utcnow
+from models.clock import utcnow
 from models.incidents import Source
 from models.types import EnumText, JSONDoc, UTCDateTime
 
@@ -41,4 +41,6 @@ class InboxAlert(SQLModel, table=True):
     incident_id: int | None = Field(default=None, foreign_key="incident.id")
     created: bool = Field(default=False, description="this alert opened the incident")
     error: str | None = Field(default=None, max_length=2000)
+    truncated: int = Field(default=0, description="alerts of its group the monitor left out (max_alerts) and "
+                                                  "that could not be fetched from it")
     processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Field, Session, SQLModel
 
-from models.db import utcnow
+from models.clock import utcnow
 from models.types import JSONDoc, UTCDateTime
 
 

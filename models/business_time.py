@@ -2,8 +2,10 @@
 
 Pure functions, no I/O. A 5x8 clock runs only inside the working periods of working days, where
 "working day" follows the State Council schedule, including make-up working days (调休) on
-weekends. A year whose schedule the `holidays` library does not carry raises
-`CalendarNotCoveredError` rather than guessing: a wrong SLA deadline is worse than none.
+weekends. The schedule of a year comes from a `StatutoryCalendar`: the rows the team entered (see
+models/statutory.py), else the `holidays` library where it carries the published notice, else a
+*provisional* year (weekdays less the library's festival dates, no make-up days). A clock never goes
+silent for want of a calendar: it runs on the provisional year and says so.
 """
 
 from __future__ import annotations
@@ -35,17 +37,6 @@ class CalendarKind(StrEnum):
     BUSINESS = "5x8"
 
 
-class CalendarNotCoveredError(ValueError):
-    """The statutory calendar for a year is not known, so business time cannot be computed."""
-
-    def __init__(self, year: int, first: int, last: int) -> None:
-        super().__init__(
-            f"the Chinese statutory calendar for {year} is not available (known: {first}-{last}); "
-            "upgrade the 'holidays' package once the State Council publishes that year's schedule"
-        )
-        self.year = year
-
-
 @lru_cache
 def _published_years() -> tuple[int, int]:
     # Years with a State Council notice carry make-up days in the library's static table; later
@@ -59,17 +50,101 @@ def _china(year: int) -> holidays.HolidayBase:
     return holidays.China(years=year)
 
 
-def is_working_day(day: date) -> bool:
-    """True on a Chinese statutory working day (make-up weekend days included)."""
+def published_years() -> range:
+    """The years for which the `holidays` library carries the State Council notice (make-up days included)."""
     first, last = _published_years()
-    if not first <= day.year <= last:
-        raise CalendarNotCoveredError(day.year, first, last)
-    return bool(_china(day.year).is_working_day(day))
+    return range(first, last + 1)
+
+
+@dataclass(frozen=True)
+class YearSchedule:
+    """One year's statutory rest days on weekdays-or-weekends (`holidays`) and weekend working days (`workdays`)."""
+
+    year: int
+    holidays: frozenset[date]
+    workdays: frozenset[date]
+    source: str  # "entered", "holidays" (the library's published notice) or "provisional"
+
+    @property
+    def provisional(self) -> bool:
+        return self.source == "provisional"
+
+    def is_working_day(self, day: date) -> bool:
+        """A make-up day works; a holiday rests; otherwise Monday to Friday."""
+        if day in self.workdays:
+            return True
+        return day.weekday() < 5 and day not in self.holidays
+
+
+@lru_cache(maxsize=64)
+def library_year(year: int, official: bool) -> YearSchedule:
+    """A year from the `holidays` library: its published notice (`official`), or its festival dates alone."""
+    china = _china(year)
+    days = frozenset(china.keys())
+    if not official:
+        return YearSchedule(year, days, frozenset(), "provisional")
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    weekend_work = frozenset(first + timedelta(days=n) for n in range((last - first).days + 1)
+                             if (first + timedelta(days=n)).weekday() >= 5
+                             and china.is_working_day(first + timedelta(days=n)))
+    return YearSchedule(year, days, weekend_work, "holidays")
+
+
+class StatutoryCalendar:
+    """Which days are working days, year by year: entered rows first, then the library, then provisional."""
+
+    def __init__(self, entered: dict[int, YearSchedule] | None = None, *, use_library: bool = True) -> None:
+        self.entered = dict(entered or {})
+        self.use_library = use_library
+
+    def year(self, year: int) -> YearSchedule:
+        """The schedule used for `year` (never fails: a year nobody entered is provisional)."""
+        if year in self.entered:
+            return self.entered[year]
+        return library_year(year, self.use_library and year in published_years())
+
+    def is_working_day(self, day: date) -> bool:
+        return self.year(day.year).is_working_day(day)
+
+    def provisional_between(self, first: date, last: date) -> list[int]:
+        """The provisional years among those from `first` to `last`."""
+        return [y for y in range(first.year, last.year + 1) if self.year(y).provisional]
+
+
+LIBRARY_CALENDAR = StatutoryCalendar()
+
+
+def is_working_day(day: date, calendar: StatutoryCalendar | None = None) -> bool:
+    """True on a Chinese statutory working day (make-up weekend days included)."""
+    return (calendar or LIBRARY_CALENDAR).is_working_day(day)
+
+
+# A State Council holiday block (National Day, Spring Festival …) is at most 9 days long.
+_LONGEST_BLOCK = 9
 
 
 def is_statutory_holiday(day: date) -> bool:
-    """True on a statutory holiday or one of its rest days (Spring Festival, National Day …)."""
-    return day in _china(day.year)
+    """True on any day of a statutory holiday block, the weekend days inside or next to it included."""
+    if day in _china(day.year):
+        return True
+    if _is_workday(day):
+        return False
+    # A rest day is part of a holiday block when the run of rest days around it reaches a holiday:
+    # Sunday 2026-10-04 lies between National Day (3 Oct) and its observed day (5 Oct).
+    for step in (timedelta(days=-1), timedelta(days=1)):
+        other = day + step
+        for _ in range(_LONGEST_BLOCK):
+            if other in _china(other.year):
+                return True
+            if _is_workday(other):
+                break
+            other += step
+    return False
+
+
+def _is_workday(day: date) -> bool:
+    # Unlike is_working_day this never raises: freezing a change on a guessed holiday is the safe side.
+    return bool(_china(day.year).is_working_day(day))
 
 
 def parse_periods(text: str) -> tuple[tuple[time, time], ...]:
@@ -98,6 +173,13 @@ class BusinessCalendar:
     kind: CalendarKind
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     periods: tuple[tuple[time, time], ...] = DEFAULT_PERIODS
+    statutory: StatutoryCalendar = LIBRARY_CALENDAR
+
+    def provisional_years(self, start: datetime, end: datetime) -> list[int]:
+        """Years between `start` and `end` this clock counted on a provisional calendar (none for 7x24)."""
+        if self.kind is CalendarKind.ALWAYS:
+            return []
+        return self.statutory.provisional_between(start.astimezone(self.tz).date(), end.astimezone(self.tz).date())
 
     def working_spans(self, start: datetime) -> Iterator[Interval]:
         """Yield the calendar's working intervals from `start` onwards, in order."""
@@ -108,7 +190,7 @@ class BusinessCalendar:
         local = start.astimezone(self.tz)
         day = local.date()
         for _ in range(_MAX_DAYS):
-            if is_working_day(day):
+            if self.statutory.is_working_day(day):
                 for begin, end in self.periods:
                     span_start = datetime.combine(day, begin, tzinfo=self.tz)
                     span_end = datetime.combine(day, end, tzinfo=self.tz)
@@ -152,6 +234,8 @@ def elapsed(
         if span_start >= end:
             break
         total += min(span_end, end) - span_start
+        if span_end >= end:  # read no day past `end`: the next working day may be in another year
+            break
     return total
 
 

@@ -29,6 +29,7 @@ from models.contracts import Contract
 from models.directory import DuplicateError
 from models.errors import FieldError
 from models.sql import minutes_between
+from models.tenancy import EVERYTHING, Scope, visible
 
 
 def create_change(session: Session, *, data: ChangeCreate, requested_by: int, actor: str) -> ChangeRequest:
@@ -47,6 +48,10 @@ def create_change(session: Session, *, data: ChangeCreate, requested_by: int, ac
         if template is None:
             raise FieldError("template", f"no active change template {data.template!r}; GET /change-templates "
                                          "lists them")
+        if template.approval_status != "approved":
+            raise FieldError("template", f"template {template.name!r} (version {template.version}) is "
+                                         f"{template.approval_status}, not approved: a standard change runs only a "
+                                         "runbook the CAB approved (its gate is in GET /approvals)")
         if data.standard_kind not in (None, template.standard_kind):
             raise FieldError("standard_kind", f"template {template.name!r} is for {template.standard_kind}")
     standard_kind = template.standard_kind if template else data.standard_kind
@@ -80,12 +85,35 @@ def create_template(session: Session, *, data: TemplateCreate, created_by: int, 
     if session.exec(select(ChangeTemplate.id).where(ChangeTemplate.name == data.name)).first() is not None:
         raise DuplicateError("name", data.name, "template names are unique; retire the old one or pick another")
     template = ChangeTemplate(name=data.name, standard_kind=data.standard_kind, description=data.description,
-                              planned_minutes=data.planned_minutes, created_by=created_by, **data.runbook())
+                              planned_minutes=data.planned_minutes, created_by=created_by, submitted_by=created_by,
+                              **data.runbook())
     session.add(template)
     session.flush()
     record_audit(session, actor=actor, action="change_template.created", record_type="change_template",
                  record_id=template.id, after={"name": data.name, "standard_kind": data.standard_kind,
                                                **data.runbook()})
+    return template
+
+
+def edit_template(session: Session, template: ChangeTemplate, *, data: TemplateCreate, edited_by: int,
+                  actor: str) -> ChangeTemplate:
+    """A new version of a template's runbook: unusable again until the CAB approves it."""
+    if data.name != template.name:
+        raise FieldError("name", f"a template keeps its name ({template.name!r}); create a new one to rename it")
+    before = {"version": template.version, "approval_status": template.approval_status,
+              "standard_kind": template.standard_kind, "planned_minutes": template.planned_minutes,
+              "steps": template.steps, "verification": template.verification, "rollback": template.rollback,
+              "rollback_verification": template.rollback_verification}
+    for key, value in {"standard_kind": data.standard_kind, "description": data.description,
+                       "planned_minutes": data.planned_minutes, **data.runbook()}.items():
+        setattr(template, key, value)
+    template.version += 1
+    template.approval_status, template.submitted_by = "pending", edited_by
+    template.approved_by = template.approved_at = template.approval_flow_run_id = None
+    session.add(template)
+    record_audit(session, actor=actor, action="change_template.edited", record_type="change_template",
+                 record_id=template.id, before=before, after={"version": template.version, "approval_status": "pending",
+                                                              **data.runbook()})
     return template
 
 
@@ -129,16 +157,20 @@ def month_bounds(month: str, zone: ZoneInfo) -> tuple[datetime, datetime]:
     """'2026-11' → the local month's first instant and the next month's first instant."""
     try:
         year, number = (int(part) for part in month.split("-"))
+        if not 1900 <= year <= 9998:  # beyond, the local month's instants overflow a datetime in UTC
+            raise ValueError(year)
         start = datetime(year, number, 1, tzinfo=zone)
     except ValueError:
-        raise FieldError("month", f"{month!r} is not a month; write YYYY-MM, e.g. 2026-11") from None
+        raise FieldError("month", f"{month!r} is not a month from 1900-01 to 9998-12; write YYYY-MM, e.g. 2026-11"
+                         ) from None
     following = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=zone)
     return start, following
 
 
-def change_metrics(session: Session, start: datetime, end: datetime) -> dict[str, Any]:
+def change_metrics(session: Session, start: datetime, end: datetime, scope: Scope = EVERYTHING) -> dict[str, Any]:
     """Change metrics of the changes finished in [start, end): per type, outage, major changes on time, missed goals."""
-    finished = (col(ChangeRequest.finished_at) >= start) & (col(ChangeRequest.finished_at) < end)
+    finished = ((col(ChangeRequest.finished_at) >= start) & (col(ChangeRequest.finished_at) < end)
+                & visible(scope, ChangeRequest))
     by_type = dict(session.exec(select(ChangeRequest.change_type, func.count()).where(finished)
                                 .group_by(ChangeRequest.change_type)).all())
     duration = func.coalesce(minutes_between(session, ChangeRequest.started_at, ChangeRequest.finished_at), 0)

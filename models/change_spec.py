@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from pathlib import PurePosixPath
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -26,11 +27,40 @@ class StepKind(StrEnum):
     CONFIRM = "confirm"  # a person confirms before the runbook goes on (an approval gate)
 
 
+def _step_name(value: str) -> str:
+    # A step's name also names its backup directory under the change's own backup dir: '..', '.',
+    # slashes or control characters would let a backup (which first clears its directory) or a
+    # restore reach outside it — a backup named '..' once cleared every change's backups.
+    if value.strip(". ") == "" or any(c in value for c in "/\\") or any(ord(c) < 32 for c in value):
+        raise ValueError(f"{value!r} cannot name a step: use letters, digits, spaces, '-', '_' or '.', "
+                         "not only dots, and no '/' or '\\'")
+    return value
+
+
+def _backup_path(value: str) -> str:
+    # Restore deletes each path before putting the copy back: it must be a definite absolute path,
+    # never the root, never relative or climbing with '..', never the orchestrator's own data.
+    from config.settings import get_settings
+
+    path = PurePosixPath(value)
+    if not path.is_absolute() or ".." in path.parts or len(path.parts) < 2 or "\x00" in value:
+        raise ValueError(f"{value!r} is not a path a backup may take: give an absolute path below '/' "
+                         "without '..', e.g. /etc/nginx/nginx.conf")
+    data_dir = PurePosixPath(str(get_settings().data_dir.resolve()))
+    if path == data_dir or data_dir in path.parents or path in data_dir.parents:
+        raise ValueError(f"{value!r} holds the orchestrator's own data ({data_dir}); back up the service's files")
+    return value
+
+
+StepName = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_step_name)]
+BackupPath = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(_backup_path)]
+
+
 class RunbookStep(BaseModel):
     """One runbook step; which fields apply depends on `kind`."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=120)
+    name: StepName
     kind: StepKind = StepKind.SHELL
     command: str | None = Field(default=None, max_length=8000, description="shell and ssh steps")
     cwd: str | None = Field(default=None, description="working directory of a shell step")
@@ -46,8 +76,9 @@ class RunbookStep(BaseModel):
     headers_env: dict[str, str] = Field(default_factory=dict,
                                         description="header name → env var holding its value (kept secret)")
     expect_status: list[int] = Field(default_factory=lambda: [200, 201, 202, 204])
-    paths: list[str] = Field(default_factory=list, description="backup: files or directories to archive")
-    backup: str | None = Field(default=None, description="restore: the name of the backup step to restore")
+    paths: list[BackupPath] = Field(default_factory=list,
+                                    description="backup: absolute paths of files or directories to archive")
+    backup: StepName | None = Field(default=None, description="restore: the name of the backup step to restore")
     secret_env: list[str] = Field(default_factory=list,
                                   description="env vars the command needs; their values are masked in the log")
     timeout_seconds: float = Field(default=300, gt=0, le=6 * 3600)

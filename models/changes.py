@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.db import utcnow
+from models.clock import utcnow
 from models.types import EnumText, JSONDoc, UTCDateTime
 
 
@@ -68,6 +68,14 @@ class ChangeTemplate(SQLModel, table=True):
     active: bool = True
     created_by: int = Field(foreign_key="person.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # A runbook that will run unattended needs a second person: the CAB approves each version at a
+    # gate (flows/template_approval.py) before a standard change may use it.
+    version: int = 1
+    approval_status: str = Field(default="pending", max_length=16)  # pending / approved / rejected
+    submitted_by: int | None = Field(default=None, foreign_key="person.id")  # author of this version
+    approval_flow_run_id: str | None = Field(default=None, max_length=64)
+    approved_by: int | None = Field(default=None, foreign_key="person.id")
+    approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ChangeRequest(SQLModel, table=True):

@@ -10,8 +10,8 @@ from typing import Any
 from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
-from models.db import utcnow
-from models.types import EnumText, JSONDoc, UTCDateTime
+from models.clock import utcnow
+from models.types import EnumText, Id, JSONDoc, UTCDateTime
 
 
 class CIType(StrEnum):
@@ -86,8 +86,10 @@ class CICreate(CIBase):
 class CIUpdate(SQLModel):
     """Fields to change; anything left out keeps its value."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=120)
-    ci_type: CIType | None = None
+    # A field left out keeps its value; null is refused for fields that cannot be empty (typed without None:
+    # the OpenAPI document says so, and the 422 names the field).
+    name: str = Field(default=None, min_length=1, max_length=120)
+    ci_type: CIType = Field(default=None)
     hostname: str | None = None
     ip: str | None = None
     location: str | None = None
@@ -95,10 +97,10 @@ class CIUpdate(SQLModel):
     vendor: str | None = None
     model: str | None = None
     os_version: str | None = None
-    owner_id: int | None = None
-    criticality: Criticality | None = None
-    tags: list[str] | None = None
-    attributes: dict[str, Any] | None = None
+    owner_id: Id | None = None
+    criticality: Criticality = Field(default=None)
+    tags: list[str] = Field(default=None)
+    attributes: dict[str, Any] = Field(default=None)
 
     @field_validator("ip")
     @classmethod

@@ -7,8 +7,8 @@ from typing import Any
 from sqlmodel import Session, select
 
 from models.audit import record_audit
+from models.clock import utcnow
 from models.cmdb import CIChange, CICreate, CIUpdate, ConfigurationItem
-from models.db import utcnow
 from models.directory import DuplicateError
 
 

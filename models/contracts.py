@@ -10,7 +10,7 @@ from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.roles import RoleKey
-from models.types import EnumText
+from models.types import EnumText, Id
 
 
 class Phase(StrEnum):
@@ -83,16 +83,18 @@ class ContractCreate(ContractBase):
 
 
 class ContractUpdate(SQLModel):
-    name: str | None = None
-    status: ContractStatus | None = None
-    sla_policy_set_id: int | None = None
-    service_codes: list[str] | None = None
-    ci_ids: list[int] | None = None
-    team: list[TeamMemberSpec] | None = None
+    # A field left out keeps its value; null is refused for fields that cannot be empty (typed without None:
+    # the OpenAPI document says so, and the 422 names the field).
+    name: str = Field(default=None, min_length=1, max_length=200)
+    status: ContractStatus = Field(default=None)
+    sla_policy_set_id: Id | None = None
+    service_codes: list[str] = Field(default=None)
+    ci_ids: list[Id] = Field(default=None)
+    team: list[TeamMemberSpec] = Field(default=None)
 
 
 class TeamMemberSpec(SQLModel):
-    person_id: int
+    person_id: Id
     role_key: RoleKey
 
 

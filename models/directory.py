@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from models.audit import record_audit
-from models.db import utcnow
+from models.clock import utcnow
 from models.people import ApiToken, OnCallShift, Person, RoleMembership
 from models.roles import RoleKey
 from models.tokens import hash_token, new_token, token_prefix
@@ -52,6 +52,17 @@ def create_person(
         after={"name": name, "roles": sorted(r.value for r in roles)},
     )
     return person
+
+
+def active_admin_count(session: Session) -> int:
+    """How many active people hold the admin role (organisation-wide)."""
+    rows = session.exec(
+        select(Person.id).join(RoleMembership, col(RoleMembership.person_id) == col(Person.id))
+        .where(RoleMembership.role_key == RoleKey.ADMIN.value, col(RoleMembership.contract_id).is_(None),
+               col(Person.active).is_(True))
+        .distinct()
+    )
+    return len(list(rows))
 
 
 def set_roles(session: Session, *, person_id: int, roles: list[RoleKey]) -> None:

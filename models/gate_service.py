@@ -17,9 +17,10 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from itss.settings import get_settings
+from config.secret_files import read_or_create
+from config.settings import get_settings
 from models.audit import AuditEvent, record_audit
-from models.db import utcnow
+from models.clock import utcnow
 from models.gates import (
     EXPIRED,
     ApprovalGate,
@@ -60,12 +61,8 @@ def gate_secret() -> bytes:
     configured = get_settings().gate_secret
     if configured is not None:
         return configured.get_secret_value().encode()
-    path = get_settings().data_dir / "gate_secret"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip().encode()
+    # Created 0600 from the start; `itss up` calls this before any child starts (not at the first decision).
+    return read_or_create(get_settings().data_dir.resolve() / "gate_secret", lambda: secrets.token_hex(32)).encode()
 
 
 def sign(gate: ApprovalGate) -> str:
@@ -175,6 +172,15 @@ def _close(session: Session, gate: ApprovalGate, outcome: str, actor: str) -> No
     record_audit(session, actor=actor, action=f"gate.{gate.status.value}", record_type="approval_gate",
                  record_id=gate.id, before={"status": "pending"}, after={"status": gate.status.value,
                                                                         "outcome": outcome})
+
+
+def close_by_system(session: Session, gate: ApprovalGate, outcome: str, *, actor: str) -> bool:
+    """Decide a pending gate on the system's authority (a drill ended by a real incident, a form submitted
+    through the API); signed like any decision. False if the gate was no longer pending."""
+    if gate.status != GateStatus.PENDING:
+        return False
+    _close(session, gate, outcome, actor)
+    return True
 
 
 def escalate_due(session: Session, *, now: datetime | None = None) -> list[tuple[ApprovalGate, str]]:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, field_validator, model_validator
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.db import utcnow
+from models.clock import utcnow
 from models.roles import RoleKey
 from models.types import EnumText, JSONDoc, UTCDateTime
 

@@ -6,10 +6,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
+from sqlalchemy import Index, text
+from sqlmodel import Field, Session, SQLModel
 
-from models.db import utcnow
+from models.clock import utcnow
 from models.grading import ImpactFacts, Level, Scope
 from models.sla import FaultClass
 from models.types import EnumText, JSONDoc, UTCDateTime
@@ -75,6 +75,13 @@ class Incident(IncidentBase, table=True):
     on_site_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
     resolution_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
     breaches: list[str] = Field(default_factory=list, sa_type=JSONDoc)  # measures that missed
+    # The clock verdicts (models/sla_clock.Verdict) as last computed: the review counts these.
+    response_verdict: str | None = Field(default=None, max_length=12)
+    on_site_verdict: str | None = Field(default=None, max_length=12)
+    resolution_verdict: str | None = Field(default=None, max_length=12)
+    sla_provisional: bool = False  # a clock ran on a provisional statutory calendar
+    occurred_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # the monitor's startsAt
+    alerts_truncated: int = 0  # alerts of its group the monitor left out and that could not be fetched
     warnings: list[str] = Field(default_factory=list, sa_type=JSONDoc)  # measures warned at 80 %
     flow_run_id: str | None = Field(default=None, max_length=64)
     dispatch_attempts: int = 0
@@ -130,6 +137,12 @@ class IncidentPublic(IncidentBase):
     on_site_due: datetime | None
     resolution_due: datetime | None
     breaches: list[str]
+    response_verdict: str | None
+    on_site_verdict: str | None
+    resolution_verdict: str | None
+    sla_provisional: bool
+    occurred_at: datetime | None
+    alerts_truncated: int
     flow_run_id: str | None
     ci_ids: list[int] = []
 
@@ -172,18 +185,6 @@ class IncidentPause(SQLModel, table=True):
     reason: str = Field(default="", max_length=500)
 
 
-class Problem(SQLModel, table=True):
-    """A recurring fault: the same CI and symptom seen again."""
-
-    __table_args__ = (UniqueConstraint("ci_id", "symptom_key"),)
-    id: int | None = Field(default=None, primary_key=True)
-    ci_id: int = Field(foreign_key="configuration_item.id")
-    symptom_key: str = Field(max_length=200)
-    incident_ids: list[int] = Field(default_factory=list, sa_type=JSONDoc)
-    status: str = Field(default="open", max_length=16)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-
 class Document(SQLModel, table=True):
     """A stored report or draft (summary reports, knowledge-base drafts, release reports)."""
 
@@ -202,3 +203,12 @@ def symptom_key(text: str) -> str:
     lowered = "".join(" " if ch.isdigit() else ch for ch in text.lower())
     return " ".join(lowered.split())[:200]
 
+
+
+def log_event(session: Session, incident_id: int, *, actor: str, kind: str, detail: str = "",
+              data: dict[str, Any] | None = None, at: datetime | None = None) -> IncidentEvent:
+    """Append a line to the incident's timeline."""
+    event = IncidentEvent(incident_id=incident_id, actor=actor, kind=kind, detail=detail, data=data or {},
+                          at=at or utcnow())
+    session.add(event)
+    return event

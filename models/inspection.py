@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from models.db import utcnow
+from models.clock import utcnow
 from models.types import EnumText, JSONDoc, UTCDateTime
 
 
@@ -42,6 +42,14 @@ class InspectionPlan(SQLModel, table=True):
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # A plan whose checks run commands on CIs (ssh_command) runs unattended only once a second person
+    # (a CAB member, not its author) approved this version (flows/plan_approval.py).
+    version: int = 1
+    approval_status: str = Field(default="approved", max_length=16)  # approved / pending / rejected
+    submitted_by: int | None = Field(default=None, foreign_key="person.id")
+    approval_flow_run_id: str | None = Field(default=None, max_length=64)
+    approved_by: int | None = Field(default=None, foreign_key="person.id")
+    approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class InspectionRun(SQLModel, table=True):

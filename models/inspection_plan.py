@@ -65,6 +65,13 @@ class CheckItem(BaseModel):
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
+            if first["type"] == "extra_forbidden":
+                known = ", ".join(kind.params.model_fields) or "none"
+                hint = (" — where a check runs is not a param: a plan probes each CI in its scope ('{host}' in a "
+                        "URL), a change's verification check names it in 'target'"
+                        if where in {"host", "hostname", "ip", "address", "target"} else "")
+                raise ValueError(f"params.{where}: not a parameter of the {self.probe} probe (its parameters: "
+                                 f"{known}){hint}") from None
             raise ValueError(f"params.{where}: {first['msg']}") from None
         if self.warning is not None and self.critical is not None:
             wrong = self.critical < self.warning if kind.direction == "above" else self.critical > self.warning

@@ -8,7 +8,7 @@ from sqlalchemy import func, insert
 from sqlmodel import Session, select
 
 from models.audit import record_audit
-from models.db import utcnow
+from models.clock import utcnow
 from models.errors import FieldError
 from models.inspection import InspectionPlan, InspectionResult, InspectionRun, RunStatus
 from models.inspection_plan import PlanSpec, targets_of
@@ -18,8 +18,18 @@ class PlanError(FieldError):
     """A plan that validates as a document but not against the data (a scope matching no CI)."""
 
 
-def save_plan(session: Session, spec: PlanSpec, *, actor: str) -> InspectionPlan:
-    """Create or replace the plan named `spec.name`; its scope must match at least one CI."""
+COMMAND_PROBES = {"ssh_command"}  # probes that run commands on the CIs
+
+
+def runs_commands(spec: dict[str, Any]) -> bool:
+    """True when a check of the plan runs commands on CIs: a second person must approve it."""
+    return any(check.get("probe") in COMMAND_PROBES for check in spec.get("checks", []))
+
+
+def save_plan(session: Session, spec: PlanSpec, *, actor: str, author: int | None = None) -> InspectionPlan:
+    """Create or replace the plan named `spec.name`; its scope must match at least one CI.
+
+    A new or changed plan that runs commands on CIs waits for approval (another person's)."""
     if not targets_of(session, spec):
         raise PlanError("scope", "matches no configuration item; widen ci_types, locations, criticality, "
                                  "tags or names (GET /cis lists the inventory)")
@@ -27,8 +37,12 @@ def save_plan(session: Session, spec: PlanSpec, *, actor: str) -> InspectionPlan
     before = dict(plan.spec) if plan else None
     if plan is None:
         plan = InspectionPlan(name=spec.name, spec=spec.model_dump(mode="json"))
-    else:
-        plan.spec, plan.updated_at = spec.model_dump(mode="json"), utcnow()
+    elif plan.spec != spec.model_dump(mode="json"):
+        plan.spec, plan.updated_at, plan.version = spec.model_dump(mode="json"), utcnow(), plan.version + 1
+        plan.approved_by = plan.approved_at = plan.approval_flow_run_id = None
+    if plan.approval_flow_run_id is None and plan.approved_at is None:
+        plan.approval_status = "pending" if runs_commands(plan.spec) else "approved"
+        plan.submitted_by = author
     session.add(plan)
     session.flush()
     record_audit(session, actor=actor, action="inspection_plan.saved", record_type="inspection_plan",

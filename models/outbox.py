@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
 
-from models.db import utcnow
+from models.clock import utcnow
 from models.types import EnumText, UTCDateTime
 
 MAX_ATTEMPTS = 20

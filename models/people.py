@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import EmailStr, model_validator
+from pydantic import AwareDatetime, EmailStr, StrictBool, model_validator
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.db import utcnow
+from models.clock import utcnow
 from models.roles import RoleKey
-from models.types import EnumText, UTCDateTime
+from models.types import EncryptedText, EnumText, Id, UTCDateTime
 
 
 class OrgKind(StrEnum):
@@ -54,13 +54,16 @@ class PersonBase(SQLModel):
     phone: str | None = Field(default=None, max_length=40)
     organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
     active: bool = True
+    # Staff see every contract unless an admin scopes them to the contracts whose team they are on
+    # (models/tenancy.py); customer-side people always see only their organisation's contracts.
+    contract_scoped: bool = False
 
 
 class Person(PersonBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     # Apprise URLs that reach this person (mailto://, dingtalk://, ...). They may embed secrets,
     # so they are never returned by the API; PersonPublic only says how many there are.
-    notify_urls: str = Field(default="", max_length=4000)
+    notify_urls: str = Field(default="", sa_type=EncryptedText)  # encrypted at rest (models/crypto.py)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -70,18 +73,22 @@ class PersonCreate(SQLModel):
     email: EmailStr | None = None
     phone: str | None = Field(default=None, max_length=40)
     organisation_id: int | None = None
+    contract_scoped: bool = False
     roles: list[RoleKey] = Field(default_factory=list)
     notify_urls: list[str] = Field(default_factory=list)
 
 
 class PersonUpdate(SQLModel):
-    display_name: str | None = None
+    # A field left out keeps its value; null is refused for fields that cannot be empty (typed without None:
+    # the OpenAPI document says so, and the 422 names the field).
+    display_name: str | None = Field(default=None, max_length=120)
     email: EmailStr | None = None
-    phone: str | None = None
-    organisation_id: int | None = None
-    active: bool | None = None
-    roles: list[RoleKey] | None = None
-    notify_urls: list[str] | None = None
+    phone: str | None = Field(default=None, max_length=40)
+    organisation_id: Id | None = None
+    active: StrictBool = Field(default=None, description="true or false (not 0/1)")
+    contract_scoped: StrictBool = Field(default=None, description="true: sees only their contract teams")
+    roles: list[RoleKey] = Field(default=None)
+    notify_urls: list[str] = Field(default=None)
 
 
 class PersonPublic(PersonBase):
@@ -118,7 +125,9 @@ class ApiToken(SQLModel, table=True):
 
 class ApiTokenCreate(SQLModel):
     label: str = Field(default="default", min_length=1, max_length=80)
-    expires_at: datetime | None = None
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="when it stops working; for your own tokens at most ITSS_SELF_TOKEN_DAYS ahead "
+        "(the default)")
 
 
 class ApiTokenPublic(SQLModel):

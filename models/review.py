@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.db import utcnow
+from models.clock import utcnow
 from models.roles import RoleKey
 from models.types import EnumText, JSONDoc, UTCDateTime
 
@@ -70,6 +70,7 @@ class Risk(SQLModel, table=True):
 class ReviewStatus(StrEnum):
     """The deliverable's life cycle (000 §6): compiled → PM review → submitted → customer review → archived."""
 
+    REQUESTED = "requested"  # asked for through the API; its run has not compiled it yet
     COMPILED = "compiled"
     PM_REVIEW = "pm_review"
     SUBMITTED = "submitted"  # to the customer, who reviews it

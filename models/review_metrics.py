@@ -6,7 +6,7 @@ every contract; inspection plans are estate-wide, so their figures appear in eve
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,11 +15,15 @@ from sqlmodel import Session, col, select
 
 from models.changes import ChangeRequest, ChangeStatus, ChangeType
 from models.grading import Level
+from models.incident_clocks import settle_clocks
 from models.incidents import Incident, IncidentStatus
 from models.inspection import CheckStatus, InspectionPlan, InspectionResult, InspectionRun, RunStatus
 from models.inspection_plan import PlanSpec
+from models.planned_runs import planned_runs
 from models.review import Complaint, Risk, RiskStatus, Satisfaction
+from models.review_extra_metrics import extra_metrics
 from models.sla import FaultClass
+from models.sla_clock import Verdict
 from models.sql import minutes_between
 
 IMPLEMENTED = [ChangeStatus.SUCCEEDED.value, ChangeStatus.ROLLED_BACK.value, ChangeStatus.ROLLBACK_FAILED.value]
@@ -49,18 +53,6 @@ def _mean(value: Any) -> float | None:
 
 def _ours(column: Any, contract_id: int) -> Any:
     return or_(column == contract_id, column.is_(None))
-
-
-def planned_runs(cron: str, timezone: str, start: datetime, end: datetime) -> int:
-    """How many times Prefect's scheduler fires `cron` in [start, end)."""
-    from prefect._vendor.croniter import croniter  # the parser Prefect schedules with
-
-    zone = ZoneInfo(timezone)
-    it = croniter(cron, start.astimezone(zone) - timedelta(seconds=1))
-    count = 0
-    while (fire := it.get_next(datetime)) < end:
-        count += fire >= start
-    return count
 
 
 def inspection_metrics(session: Session, start: datetime, end: datetime, now: datetime) -> dict[str, Any]:
@@ -93,57 +85,65 @@ def inspection_metrics(session: Session, start: datetime, end: datetime, now: da
             "missed": sum(p["missed"] for p in plans), "implementation_rate": _rate(executed, planned)}
 
 
-# (measure, stop column, due column)
-MEASURES = [("response", Incident.acknowledged_at, Incident.response_due),
-            ("on_site", Incident.on_site_at, Incident.on_site_due),
-            ("resolution", Incident.resolved_at, Incident.resolution_due)]
+# (measure, verdict column): the verdicts the clocks stored (models/sla_clock.verdict), never a second rule here.
+MEASURES = [("response", Incident.response_verdict), ("on_site", Incident.on_site_verdict),
+            ("resolution", Incident.resolution_verdict)]
+OPEN = [Verdict.RUNNING.value, Verdict.NOT_STARTED.value]
 
 
-def _measured(measure: str, stop: Any, due: Any, end: datetime) -> Any:
-    """A clock counts once it stopped, or once its deadline passed unstopped; an incident resolved without
-    a visit has no on-site measure."""
-    counted = and_(due.is_not(None), or_(stop.is_not(None), due < end))
-    if measure == "on_site":
-        counted = and_(counted, or_(stop.is_not(None), Incident.resolved_at.is_(None)))
-    return counted
+def _count(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _fraction(part: int, whole: int) -> dict[str, Any]:
+    return {"numerator": part, "denominator": whole, "rate": _rate(part, whole)}
 
 
 def incident_metrics(session: Session, contract_id: int, start: datetime, end: datetime) -> dict[str, Any]:
-    """Incidents reported in the period: by level, MTTA/MTTR, SLA achievement per class and measure, rates."""
+    """Incidents reported in the period (README "Counting rules"): by level; and over the SLA population
+    (the transition phase out) MTTA, MTTR, escalation and SLA achievement per class and measure."""
     period = and_(_ours(Incident.contract_id, contract_id), col(Incident.reported_at) >= start,
                   col(Incident.reported_at) < end)
     by_level = dict(session.exec(select(Incident.level, func.count()).where(period).group_by(Incident.level)).all())
-    total, escalated, mtta, mttr = session.exec(select(
-        func.count(), func.coalesce(func.sum(case((Incident.escalated == True, 1), else_=0)), 0),  # noqa: E712
+    total, transition = session.exec(select(func.count(), _count(Incident.sla_applicable == False))  # noqa: E712
+                                     .where(period)).one()
+    sla_period = and_(period, Incident.sla_applicable == True)  # noqa: E712 - the transition phase has no SLA
+    sla_total, escalated, mtta, mttr, provisional = session.exec(select(
+        func.count(), _count(Incident.escalated == True),  # noqa: E712
         func.avg(minutes_between(session, Incident.reported_at, Incident.acknowledged_at)),
         func.avg(minutes_between(session, Incident.reported_at, Incident.resolved_at)),
-    ).where(period)).one()
-    sla_period = and_(period, Incident.sla_applicable == True)  # noqa: E712 - the transition phase has no SLA
+        _count(Incident.sla_provisional == True),  # noqa: E712
+    ).where(sla_period)).one()
     columns = []
-    for measure, stop, due in MEASURES:
-        counted = _measured(measure, stop, due, end)
-        columns += [func.sum(case((counted, 1), else_=0)),
-                    func.sum(case((and_(counted, stop.is_not(None), stop <= due), 1), else_=0))]
+    for _measure, verdict_column in MEASURES:
+        columns += [_count(col(verdict_column).in_([Verdict.MET.value, Verdict.MISSED.value])),
+                    _count(verdict_column == Verdict.MET.value), _count(col(verdict_column).in_(OPEN))]
     rows = session.exec(select(Incident.fault_class, *columns).where(sla_period).group_by(Incident.fault_class))
     sla: dict[str, dict[str, dict[str, Any]]] = {c.value: {} for c in FaultClass}
-    totals = {m: [0, 0] for m, _, _ in MEASURES}
+    totals = {m: [0, 0, 0] for m, _ in MEASURES}
     found = {FaultClass(row[0]).value: row[1:] for row in rows}
     for fault_class in sla:
-        values = found.get(fault_class, (0,) * 6)
-        for index, (measure, _, _) in enumerate(MEASURES):
-            measured, met = int(values[2 * index] or 0), int(values[2 * index + 1] or 0)
-            sla[fault_class][measure] = {"measured": measured, "met": met, "achievement": _rate(met, measured)}
-            totals[measure][0] += measured
-            totals[measure][1] += met
-    sla_total = session.exec(select(func.count(), func.coalesce(func.sum(case((Incident.escalated == True, 1),  # noqa: E712
-                                                                               else_=0)), 0)).where(sla_period)).one()
+        values = found.get(fault_class, (0,) * 9)
+        for index, (measure, _) in enumerate(MEASURES):
+            measured, met, still_open = (int(v or 0) for v in values[3 * index:3 * index + 3])
+            sla[fault_class][measure] = {"measured": measured, "met": met, "achievement": _rate(met, measured),
+                                         "open": still_open}
+            for slot, value in enumerate((measured, met, still_open)):
+                totals[measure][slot] += value
     return {
         "total": int(total), "by_level": {lv.value: int(by_level.get(lv, by_level.get(lv.value, 0))) for lv in Level},
-        "escalated": int(escalated), "mtta_minutes": _mean(mtta), "mttr_minutes": _mean(mttr),
-        "sla_applicable": int(sla_total[0]), "sla": sla,
+        "transition_excluded": int(transition), "sla_applicable": int(sla_total), "provisional": int(provisional),
+        "escalated": int(escalated), "mtta_minutes": _mean(mtta), "mttr_minutes": _mean(mttr), "sla": sla,
         "timely_response_rate": _rate(totals["response"][1], totals["response"][0]),
         "timely_resolution_rate": _rate(totals["resolution"][1], totals["resolution"][0]),
-        "escalation_rate": _rate(sla_total[1], sla_total[0]),
+        "escalation_rate": _rate(escalated, sla_total),
+        "fractions": {"timely_response": {**_fraction(totals["response"][1], totals["response"][0]),
+                                          "open": totals["response"][2]},
+                      "timely_on_site": {**_fraction(totals["on_site"][1], totals["on_site"][0]),
+                                         "open": totals["on_site"][2]},
+                      "timely_resolution": {**_fraction(totals["resolution"][1], totals["resolution"][0]),
+                                            "open": totals["resolution"][2]},
+                      "escalation": _fraction(int(escalated), int(sla_total))},
     }
 
 
@@ -223,6 +223,7 @@ def quarter_metrics(session: Session, contract_id: int, year: int, quarter: int,
                     now: datetime) -> dict[str, Any]:
     """Every figure of one contract's quarter."""
     start, end = quarter_bounds(year, quarter, zone)
+    settle_clocks(session, start, end, now)  # a clock still running at `now` past its target counts as missed
     return {
         "period": {"year": year, "quarter": quarter, "start": start.isoformat(), "end": end.isoformat()},
         "inspections": inspection_metrics(session, start, end, now),
@@ -231,4 +232,5 @@ def quarter_metrics(session: Session, contract_id: int, year: int, quarter: int,
         "compliance": compliance_metrics(session, contract_id, start, end),
         "satisfaction": satisfaction_metrics(session, contract_id, start, end),
         "risks": risk_metrics(session, contract_id, start, end),
+        **extra_metrics(session, start, end),
     }

@@ -14,11 +14,15 @@ from models.contracts import (
     ContractService,
     ServiceCatalogEntry,
 )
+from models.drills.tables import DrillEvaluation, DrillPlan, DrillRun, DrillStep
 from models.gates import ApprovalGate, ApprovalVote
-from models.incidents import Document, Incident, IncidentCI, IncidentEvent, IncidentPause, Problem
+from models.heartbeat import Heartbeat
+from models.incidents import Document, Incident, IncidentCI, IncidentEvent, IncidentPause
 from models.inspection import InspectionPlan, InspectionResult, InspectionRun
+from models.knowledge.tables import KnowledgeArticle, KnowledgeLink
 from models.outbox import Notification
 from models.people import ApiToken, OnCallShift, Organisation, Person, Role, RoleMembership
+from models.problems.tables import Problem
 from models.review import (
     ArchiveAccess,
     Complaint,
@@ -27,11 +31,16 @@ from models.review import (
     Risk,
     Satisfaction,
 )
+from models.signin import PageSession, SigninLink
 from models.sla import SlaPolicy, SlaPolicySet
+from models.statutory import StatutoryDay, StatutoryYear
 
 metadata = SQLModel.metadata
 
 __all__ = [
+    "StatutoryDay",
+    "StatutoryYear",
+    "Heartbeat",
     "ArchiveAccess",
     "Complaint",
     "ImprovementMeasure",
@@ -56,6 +65,10 @@ __all__ = [
     "ContractPhase",
     "ContractService",
     "Document",
+    "DrillEvaluation",
+    "DrillPlan",
+    "DrillRun",
+    "DrillStep",
     "Incident",
     "IncidentCI",
     "IncidentEvent",
@@ -63,14 +76,18 @@ __all__ = [
     "InspectionPlan",
     "InspectionResult",
     "InspectionRun",
+    "KnowledgeArticle",
+    "KnowledgeLink",
     "Notification",
     "OnCallShift",
+    "PageSession",
     "Organisation",
     "Person",
     "Problem",
     "Role",
     "RoleMembership",
     "ServiceCatalogEntry",
+    "SigninLink",
     "SlaPolicy",
     "SlaPolicySet",
     "metadata",

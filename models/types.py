@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from sqlalchemy import JSON, DateTime, String
+from pydantic import Field as PydanticField
+from sqlalchemy import JSON, DateTime, String, Text
 from sqlalchemy.types import TypeDecorator
 
 
@@ -48,3 +49,29 @@ class EnumText(TypeDecorator[Any]):
 
     def process_result_value(self, value: str | None, dialect: Any) -> Any:
         return None if value is None else self.enum_cls(value)
+
+
+class EncryptedText(TypeDecorator[str]):
+    """Text encrypted at rest (models/crypto.py): the database holds only ciphertext."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        from models.crypto import encrypt
+
+        return None if value is None else encrypt(value)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> str | None:
+        from models.crypto import decrypt
+
+        return None if value is None else decrypt(value)
+
+
+# Row ids as the API accepts them: positive and within a 64-bit integer, so an id no database can
+# hold answers 422 naming the parameter instead of overflowing the driver (a 500).
+MAX_ID = 2**63 - 1
+Id = Annotated[int, PydanticField(ge=1, le=MAX_ID, description="a row id (1 to 2^63-1)")]
+
+# A short label in a list (a tag, a CI type, an objective): lists of them are bounded where they are used.
+Label = Annotated[str, PydanticField(min_length=1, max_length=200)]

@@ -1,0 +1,1 @@
+"""The knowledge base: articles, their review, search and use on incidents."""

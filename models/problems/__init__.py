@@ -1,0 +1,1 @@
+"""Problem management: recurring faults, known errors and their fixes."""
