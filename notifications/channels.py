@@ -9,10 +9,17 @@ from urllib.parse import parse_qsl, urlsplit
 
 import apprise
 
-from itss.settings import get_settings
+from config.settings import get_settings
 
 # URLs inside free text (Apprise log lines, exception messages): scheme://anything-not-space
 _URL = re.compile(r"[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
+
+# Apprise's own log lines quote whole URLs with their passwords ("Could not load E-Mail URL:
+# mailto://bob:secret@") and bare tokens ("Invalid DingTalk token (…)"). They never reach the
+# process logs: send() captures them and keeps only a masked copy with the notification.
+_apprise_log = logging.getLogger("apprise")
+_apprise_log.addHandler(logging.NullHandler())  # else Python's last-resort handler prints them to stderr
+_apprise_log.propagate = False
 
 
 @lru_cache

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from models.db import utcnow
+from models.clock import utcnow
 from models.directory import on_duty
 from models.outbox import Notification
 from models.roles import RoleKey

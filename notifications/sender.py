@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from models.db import get_engine, utcnow
+from models.clock import utcnow
+from models.db import get_engine
 from models.outbox import MAX_ATTEMPTS, STALE_CLAIM, Notification, NotificationStatus, backoff
 from models.people import Person
 from notifications import channels
+from notifications.signin import signin_line
 
 
 @dataclass
@@ -83,8 +85,14 @@ def deliver(ids: Iterable[int]) -> DeliveryReport:
             row = session.get(Notification, notification_id)
             assert row is not None
             urls, tag = _target(session, row.recipient)
+            body = row.body
+            if row.gate_id is not None and row.recipient.startswith("person:") and urls:
+                # Only a person's own channel carries a sign-in link (fresh per send, never stored in the
+                # outbox); shared role/group channels get the page link alone.
+                body += "\n\n" + signin_line(session, int(row.recipient.partition(":")[2]), f"gate:{row.gate_id}")
+                session.commit()  # never hold the database's write lock while a channel is slow to answer
             try:
-                ok, error = channels.send(urls, tag, row.title, row.body)
+                ok, error = channels.send(urls, tag, row.title, body)
             except Exception as exc:  # a broken plugin must not stop the other rows
                 ok, error = False, channels.mask(f"{type(exc).__name__}: {exc}", urls)
             row.attempts += 1
