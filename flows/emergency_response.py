@@ -5,7 +5,9 @@ from __future__ import annotations
 from prefect import flow
 from prefect.runtime import flow_run
 
+from itss.run_names import run_name
 from models.incidents import IncidentStatus
+from tasks.drills import stop_drills
 from tasks.gates import request_approval
 from tasks.incidents import (
     ack_gate,
@@ -20,15 +22,18 @@ from tasks.incidents import (
     work_gate,
     write_summary,
 )
+from tasks.knowledge import link_knowledge
 
 
-@flow(name="emergency_response")
+@flow(name="emergency_response", flow_run_name=run_name("emergency_response", "incident-{incident_id}"))
 def emergency_response(incident_id: int) -> str:
     """Ticket, notify by level, acknowledge, restore (escalating on approval), check, consent, report."""
     ticket = open_ticket(incident_id, str(flow_run.get_id()))
     notify_by_level(incident_id)
+    stop_drills(incident_id)  # a real emergency on a drilled CI (or Level I/II) ends any drill at once
+    hints = link_knowledge(incident_id)
 
-    ack = request_approval(ack_gate(ticket))
+    ack = request_approval(ack_gate(ticket, hints))
     record_step(incident_id, "acknowledged", ack, IncidentStatus.ACKNOWLEDGED)
 
     round_ = 0

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from prefect import flow
 from prefect.runtime import flow_run
 
-from itss.settings import get_settings
+from config.settings import get_settings
+from itss.run_names import run_name
+from models.clock import utcnow
 from models.review import ReviewStatus
 from tasks.gates import request_approval
 from tasks.review import (
@@ -21,12 +21,13 @@ from tasks.review import (
 )
 
 
-@flow(name="quarterly_review", flow_run_name="review-{contract_id}-{year}-q{quarter}")
+@flow(name="quarterly_review",
+      flow_run_name=run_name("quarterly_review", "review-{contract_id}-{year}-q{quarter}"))
 def quarterly_review(contract_id: int | None = None, year: int | None = None, quarter: int | None = None) -> str:
     """Compile the checklist of a contract's quarter (default: the previous one), then PM review, customer
     review, archive; without a contract, start one review per active contract."""
     # The operating timezone's date: at 08:00 Asia/Shanghai on 1 January it is still 31 December in UTC.
-    year, quarter = which_quarter(year, quarter, datetime.now(get_settings().tz).date())
+    year, quarter = which_quarter(year, quarter, utcnow().astimezone(get_settings().tz).date())
     if contract_id is None:
         runs = start_reviews(year, quarter)
         return f"started {len(runs)} contract review(s) for {year} Q{quarter}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import flow
 from prefect.runtime import flow_run
 
+from itss.run_names import run_name
 from models.changes import FINAL, ChangeStatus, StepPhase
 from tasks.change_steps import confirm_gate, record_confirmation, run_steps, verify
 from tasks.changes import (
@@ -24,7 +25,7 @@ from tasks.gates import request_approval
 from tasks.release_report import write_release_report
 
 
-@flow(name="release_deployment", flow_run_name="change-{change_id}")
+@flow(name="release_deployment", flow_run_name=run_name("release_deployment", "change-{change_id}"))
 def release_deployment(change_id: int) -> str:
     """Approve by type, wait for the window, run the runbook, verify, roll back on failure, update the CMDB, report."""
     run_id = str(flow_run.get_id())

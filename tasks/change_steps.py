@@ -16,11 +16,12 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
-from itss.settings import get_settings
+from config.settings import get_settings
 from models.change_spec import RunbookStep, StepKind, VerifyCheck
 from models.changes import ChangeRequest, ChangeStep, StepPhase, StepStatus
+from models.clock import utcnow
 from models.cmdb import ConfigurationItem
-from models.db import session_scope, utcnow
+from models.db import session_scope
 from models.gates import GateSpec
 from models.inspection import CheckStatus
 from models.roles import RoleKey

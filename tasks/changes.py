@@ -15,14 +15,16 @@ from prefect.states import Scheduled
 from pydantic import BaseModel
 from sqlmodel import select
 
+from config.settings import get_settings
+from itss.run_names import name_at_creation
 from itss.runs import dispatch_incident
-from itss.settings import get_settings
 from models.audit import record_audit
 from models.change_service import review_due, set_change_status, slot_for
 from models.changes import FINAL, ChangeRequest, ChangeReview, ChangeStatus, ChangeType
+from models.clock import utcnow
 from models.cmdb import CIUpdate, ConfigurationItem
 from models.cmdb_service import update_ci
-from models.db import session_scope, utcnow
+from models.db import session_scope
 from models.gates import EscalationStep, GateSpec
 from models.incident_service import record_alert
 from models.incidents import Source
@@ -184,6 +186,7 @@ def schedule_in_window(change_id: int, start: datetime, flow_run_id: str) -> str
     with get_client(sync_client=True) as client:
         run = client.create_flow_run_from_deployment(
             deployment_id, parameters={"change_id": change_id}, state=Scheduled(scheduled_time=start),
+            name=name_at_creation("release_deployment", {"change_id": change_id}),  # not a random name till then
             idempotency_key=f"change-{change_id}-window-{start.isoformat()}")
     with session_scope() as session:
         change = session.get(ChangeRequest, change_id)

@@ -8,7 +8,6 @@ The flow continues only when the gate carries a decision signed by the API or th
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 from prefect import get_run_logger, task
@@ -100,6 +99,25 @@ def audit_bypass(gate_id: int, attempt_key: str, flow_run_id: str) -> None:
             record_bypass(session, gate=gate, attempt_key=attempt_key, flow_run_id=flow_run_id)
 
 
+def resume_hint(gate_id: int) -> str:
+    """What Prefect's Resume dialog says about a gate: decisions are taken at the approval page."""
+    return (f"**Decide this gate at the approval page: {gate_link(gate_id)}** (or `POST /approvals/{gate_id}/"
+            "decision`). Decisions are taken there, by the people whose role the gate names, and signed. "
+            "Resuming the run here carries no decision: it is recorded as a bypass attempt and the run waits "
+            "again.")
+
+
+def _bypass_reason(gate_id: int) -> str:
+    with session_scope() as session:
+        gate = session.get(ApprovalGate, gate_id)
+        if gate is None:
+            return "the gate no longer exists"
+        if gate.status == GateStatus.PENDING:
+            return "resumed from outside the approval page (e.g. Prefect's Resume button) while the gate is pending"
+        return (f"the gate reads {gate.status.value} but carries no decision signed by this system "
+                "(a hand-edited row or a token from another secret)")
+
+
 def request_approval(spec: GateSpec, *, wait: str = "auto", poll_interval: int = 1) -> GateOutcome:
     """Open a gate and block the flow until it is approved, rejected or expired; returns the outcome.
 
@@ -127,12 +145,16 @@ def request_approval(spec: GateSpec, *, wait: str = "auto", poll_interval: int =
             logger.info("gate %s %s", gate_id, outcome.status.value)
             return outcome
         key = f"gate-{gate_id}-wait-{attempt}"
+        # Prefect's Resume dialog shows this description above the input form.
+        wait_input = GateResume.with_initial_data(description=resume_hint(gate_id))
         if suspend:
-            suspend_flow_run(wait_for_input=GateResume, key=key, timeout=None)
+            suspend_flow_run(wait_for_input=wait_input, key=key, timeout=None)
         else:
-            pause_flow_run(wait_for_input=GateResume, key=key, timeout=LONG_WAIT_SECONDS,
+            pause_flow_run(wait_for_input=wait_input, key=key, timeout=LONG_WAIT_SECONDS,
                            poll_interval=poll_interval)
         if _outcome(gate_id) is None:
-            logging.getLogger(__name__).warning("gate %s resumed without a decision", gate_id)
+            # In the run's own log, where a manager looking at the run sees it (and in the audit).
+            logger.warning("gate %s: bypass attempt — %s; recorded in the audit (gate.bypass_attempt), the run "
+                           "waits again. Decide at %s", gate_id, _bypass_reason(gate_id), gate_link(gate_id))
             audit_bypass(gate_id, key, flow_run_id)
             attempt += 1

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from itss.settings import get_settings
-from models.incident_service import clock_states
+from config.settings import get_settings
+from models.incident_clocks import clock_states
 from models.incidents import Incident, IncidentEvent
 from notifications.render import local_time
 

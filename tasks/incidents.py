@@ -11,8 +11,11 @@ from models.db import session_scope
 from models.documents import store_document
 from models.gates import EscalationStep, GateSpec
 from models.grading import Level
-from models.incident_service import check_recurrence, log_event, set_status, targets_for
-from models.incidents import Document, Incident, IncidentEvent, IncidentStatus
+from models.incident_clocks import targets_for
+from models.incident_service import set_status
+from models.incidents import Document, Incident, IncidentEvent, IncidentStatus, log_event
+from models.knowledge.service import draft_from_incident
+from models.problems.service import check_recurrence, note_recurrence
 from models.roles import RoleKey
 from models.sla import SlaMeasure
 from notifications.outbox import enqueue
@@ -87,11 +90,13 @@ def notify_by_level(incident_id: int, event: str = "reported") -> list[str]:
     return [r.value for r in roles]
 
 
-def ack_gate(ticket: Ticket) -> GateSpec:
-    """On call acknowledges; unanswered, the PM at the response target, leadership at twice it."""
+def ack_gate(ticket: Ticket, hints: str = "") -> GateSpec:
+    """On call acknowledges; unanswered, the PM at the response target, leadership at twice it.
+
+    `hints`: known-error workarounds and matching knowledge articles (tasks/knowledge.py)."""
     return GateSpec(key="acknowledge", subject=f"Acknowledge: {ticket.title}",
                     details_md=f"Level **{ticket.level.value}**, {ticket.fault_class} fault. Respond within "
-                               f"{ticket.response_minutes} min.",
+                               f"{ticket.response_minutes} min." + (f"\n\n{hints}" if hints else ""),
                     eligible_roles=[RoleKey.ENGINEER], options=["acknowledge", "decline"], veto_options=[],
                     escalation=[EscalationStep(role=RoleKey.PROJECT_MANAGER, after_minutes=ticket.response_minutes),
                                 EscalationStep(role=RoleKey.LEADERSHIP, after_minutes=2 * ticket.response_minutes)],
@@ -108,11 +113,13 @@ def work_gate(ticket: Ticket, round_: int) -> GateSpec:
 
 
 def escalation_gate(ticket: Ticket, round_: int, requested_by: int | None) -> GateSpec:
-    """The escalation approval form: the PM approves; leadership too for Level I and II."""
+    """The escalation approval form: the PM approves (leadership too for Level I and II); unanswered, the ops
+    manager may decide after one response target, and it expires (refused) after three."""
     roles = [RoleKey.PROJECT_MANAGER] + ([RoleKey.LEADERSHIP] if ticket.level in (Level.I, Level.II) else [])
     return GateSpec(key=f"escalate-{round_}", subject=f"Escalation approval: {ticket.title}",
                     details_md="Approve bringing in third-line / vendor support.", eligible_roles=roles,
-                    requested_by=requested_by, timeout_minutes=max(3 * ticket.response_minutes, 30),
+                    escalation=[EscalationStep(role=RoleKey.OPS_MANAGER, after_minutes=ticket.response_minutes)],
+                    requested_by=requested_by, timeout_minutes=3 * ticket.response_minutes,
                     contract_id=ticket.contract_id, record_type="incident", record_id=str(ticket.incident_id))
 
 
@@ -181,14 +188,18 @@ def draft_knowledge(incident_id: int) -> None:
                 f"## Resolution\n{incident.actions or '(to fill)'}\n")
         session.add(Document(kind="kb_draft", record_type="incident", record_id=str(incident_id),
                              title=f"KB draft: {incident.title}", body_md=body, status="draft"))
+        # The article an engineer polishes and sends to review (POST /knowledge/{id}/submit).
+        draft_from_incident(session, incident, actor="system:knowledge")
 
 
 @task(name="record-problems")
 def record_problems(incident_id: int) -> list[int]:
     """Open a problem record when the same CI and symptom recur."""
     with session_scope() as session:
-        problems = check_recurrence(session, _incident(session, incident_id))
+        incident = _incident(session, incident_id)
+        problems = check_recurrence(session, incident)
         for problem in problems:
+            note_recurrence(session, problem, incident, actor="system:problem")
             log_event(session, incident_id, actor="system:problem", kind="problem_recorded",
                       detail=f"problem {problem.id}: recurring on CI {problem.ci_id}")
         return [int(p.id) for p in problems]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from datetime import UTC, datetime
 from typing import Any
 
 from prefect import get_run_logger, task
@@ -18,6 +17,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from itss.runs import dispatch_incident
+from models.clock import utcnow
 from models.db import session_scope
 from models.incident_service import record_alert
 from models.incidents import Source
@@ -34,12 +34,21 @@ FAILURES_FIRST = {CheckStatus.CRITICAL: 0, CheckStatus.ERROR: 1, CheckStatus.WAR
 
 
 @task(cache_policy=NO_CACHE)
-def begin_inspection(plan: str, trigger: str) -> int | None:
-    """Open the run record of `plan` (by name or id); None when a paused plan's schedule fires."""
+def begin_inspection(plan: str, trigger: str, run_id: int | None = None) -> int | None:
+    """Open the run record of `plan` (by name or id), or adopt `run_id` (opened by the API, which answered its id);
+    None when a paused plan's schedule fires."""
     with session_scope() as session:
+        if run_id is not None and (opened := session.get(InspectionRun, run_id)) is not None:
+            opened.flow_run_id = flow_run.get_id()
+            session.add(opened)
+            return int(run_id)
         found = plan_by_ref(session, plan)
         if found is None:
             raise ValueError(f"no inspection plan {plan!r} (GET /inspection-plans lists them)")
+        if found.approval_status != "approved":
+            # Runs commands on CIs and no second person approved this version: nothing runs.
+            raise ValueError(f"inspection plan {found.name!r} v{found.version} runs commands on CIs and is "
+                             f"{found.approval_status}, not approved (its gate is in GET /approvals)")
         if not found.active and trigger == "schedule":
             # prefect.yaml may still schedule a paused plan; on-demand runs of it stay possible.
             get_run_logger().info("inspection plan %r is paused; scheduled run skipped", found.name)
@@ -88,7 +97,7 @@ async def _probe_estate(run_id: int) -> list[dict[str, Any]]:
                                      timeout=check.timeout_seconds, warning=check.warning, critical=check.critical)
         return dict(run_id=run_id, ci_id=target.ci_id, check_key=check.key, probe=check.probe,
                     status=result.status, value=result.value, threshold=result.threshold, message=result.message,
-                    duration_ms=round(result.duration_ms, 3), checked_at=datetime.now(UTC))
+                    duration_ms=round(result.duration_ms, 3), checked_at=utcnow())
 
     failures: list[dict[str, Any]] = []
     chunk = max(4 * spec.concurrency, 250)  # store and report progress every chunk, not per probe
@@ -162,7 +171,8 @@ def report_inspection(run_id: int, failures: list[dict[str, Any]], incident_ids:
         run = close_run(session, run_id, status=RunStatus.COMPLETED, incidents_opened=incident_ids)
         plan = session.get(InspectionPlan, run.plan_id)
         spec = PlanSpec.model_validate(plan.spec)
-        context = dict(plan=spec, run=run, failures=ordered, incident_ids=incident_ids,
+        # Plain values only: a team's template must not reach the session behind a table object.
+        context = dict(plan=spec, run=run.model_dump(), failures=ordered, incident_ids=incident_ids,
                        started=local_time(run.started_at), finished=local_time(run.finished_at),
                        names={c.key: c.name for c in spec.checks})
         report = render_document("inspection_report", spec.report_template, **context)

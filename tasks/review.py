@@ -14,14 +14,16 @@ from prefect.context import FlowRunContext
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from itss.settings import get_settings
+from config.settings import get_settings
+from itss.run_names import name_at_creation
 from models.audit import record_audit
+from models.clock import utcnow
 from models.contracts import Contract, ContractStatus
-from models.db import session_scope, utcnow
+from models.db import session_scope
 from models.gates import GateSpec
 from models.incidents import Incident
 from models.review import ImprovementMeasure, QuarterlyReview, ReviewStatus, Risk, RiskStatus, moves_forward
-from models.review_metrics import previous_quarter, quarter_bounds, quarter_metrics
+from models.review_metrics import previous_quarter, quarter_bounds, quarter_metrics, risk_metrics
 from models.review_targets import TARGETS, evaluate, trends
 from models.roles import RoleKey
 from tasks.gates import GateOutcome
@@ -96,7 +98,8 @@ def compile_review(contract_id: int, year: int, quarter: int, flow_run_id: str) 
         review = session.exec(select(QuarterlyReview).where(QuarterlyReview.contract_id == contract_id,
                                                             QuarterlyReview.year == year,
                                                             QuarterlyReview.quarter == quarter)).first()
-        if review is not None and (review.flow_run_id == flow_run_id or review.status == ReviewStatus.ARCHIVED):
+        if review is not None and review.status != ReviewStatus.REQUESTED and (
+                review.flow_run_id == flow_run_id or review.status == ReviewStatus.ARCHIVED):
             return int(review.id) if review.status != ReviewStatus.ARCHIVED else None
         now = utcnow()
         metrics = quarter_metrics(session, contract_id, year, quarter, zone=settings.tz, now=now)
@@ -107,8 +110,11 @@ def compile_review(contract_id: int, year: int, quarter: int, flow_run_id: str) 
             session.flush()
         targets = evaluate(metrics)
         start, end = quarter_bounds(year, quarter, settings.tz)
-        _measures(session, review, targets, (end + timedelta(days=30)).date())
+        # Measures fall due a set time after compilation (a late review must not set dates already past).
+        _measures(session, review, targets, (now.astimezone(settings.tz) + timedelta(
+            days=settings.improvement_due_days)).date())
         session.flush()
+        metrics["risks"] = risk_metrics(session, contract_id, start, end)  # the summary counts the risks just added
         measures = [m.model_dump(mode="json") for m in session.exec(select(ImprovementMeasure).where(
             ImprovementMeasure.review_id == review.id).order_by(ImprovementMeasure.id))]
         risks = [r.model_dump(mode="json") for r in session.exec(
@@ -203,6 +209,8 @@ def start_reviews(year: int, quarter: int) -> list[str]:
         for contract_id in contracts:
             run = client.create_flow_run_from_deployment(
                 deployment_id, parameters={"contract_id": contract_id, "year": year, "quarter": quarter},
+                name=name_at_creation("quarterly_review", {"contract_id": contract_id, "year": year,
+                                                           "quarter": quarter}),
                 idempotency_key=f"review-{contract_id}-{year}-q{quarter}")
             runs.append(str(run.id))
     get_run_logger().info("started %d contract reviews for %d Q%d", len(runs), year, quarter)

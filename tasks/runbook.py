@@ -138,7 +138,12 @@ def _http(step: RunbookStep, ctx: StepContext, env: dict[str, str]) -> StepResul
 
 
 def _backup_root(step_name: str, ctx: StepContext) -> Path:
-    return ctx.backup_dir / re.sub(r"[^A-Za-z0-9_.-]+", "_", step_name)
+    # Always a child of this change's own backup dir, whatever the name (saved runbooks are validated
+    # too, but a backup starts with rmtree, so the executor checks again).
+    root = ctx.backup_dir / ("step-" + re.sub(r"[^\w.-]+", "_", step_name))
+    if root.resolve().parent != ctx.backup_dir.resolve():
+        raise ValueError(f"backup name {step_name!r} leaves the change's backup directory")
+    return root
 
 
 def _backup(step: RunbookStep, ctx: StepContext, env: dict[str, str]) -> StepResult:

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from prefect import task
 from prefect.client.schemas.objects import StateType
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
+from config.settings import get_settings
 from itss.runs import dispatch_incident, resume, state_of
 from models.audit import AuditEvent, record_audit
 from models.changes import ChangeRequest, ChangeStatus
-from models.db import session_scope, utcnow
+from models.clock import utcnow
+from models.db import session_scope
 from models.gate_service import escalate_due, expire_due
 from models.gates import ApprovalGate, GateStatus
-from models.incident_service import sweep_clocks, undispatched
+from models.heartbeat import SWEEPER, beat
+from models.incident_clocks import clock_states, sweep_clocks
+from models.incident_dispatch import undispatched
+from models.incidents import Incident, IncidentStatus
 from models.roles import RoleKey
+from models.statutory import missing_years, statutory_calendar
 from notifications.outbox import enqueue
 from notifications.render import gate_link, render
 from notifications.sender import deliver_due
@@ -90,7 +96,36 @@ def sweep_sla_clocks() -> dict[str, int]:
                     title=f"SLA {kind}: incident {incident_id} {measure}",
                     body=f"The {measure} clock of incident {incident_id} is at {'100' if kind == 'breach' else '80'}"
                          " % or more of its target.")
-    return {"warned": len(warned), "breached": len(breached)}
+        told = tell_missing_calendar_years(session)
+    return {"warned": len(warned), "breached": len(breached), "calendar_years_missing": len(told)}
+
+
+def tell_missing_calendar_years(session: Session) -> list[int]:
+    """Tell the admins and the service level manager, once per year, of a statutory year nobody entered that the
+    clocks need: next year from 1 November on, or any year an open clock runs on provisionally."""
+    years = set(missing_years(session, utcnow().astimezone(get_settings().tz).date()))
+    for incident in session.exec(select(Incident).where(Incident.sla_provisional == True,  # noqa: E712
+                                                        Incident.status != IncidentStatus.CLOSED)):
+        for state in clock_states(session, incident):
+            years.update(state.provisional_years)
+    years = {y for y in years if statutory_calendar(session).year(y).provisional}
+    told = []
+    for year in sorted(years):
+        key = f"calendar:missing:{year}"
+        if session.exec(select(AuditEvent.id).where(AuditEvent.action == "calendar.missing",
+                                                    AuditEvent.record_id == str(year))).first() is not None:
+            continue
+        record_audit(session, actor="system:sla", action="calendar.missing", record_type="statutory_year",
+                     record_id=year, detail="clocks run on a provisional calendar until the year is entered")
+        enqueue(session, event="calendar.missing", dedupe_prefix=key,
+                roles=[RoleKey.ADMIN, RoleKey.SERVICE_LEVEL_MANAGER],
+                title=f"Statutory calendar {year} missing: SLA due times are provisional",
+                body=f"Nobody has entered the {year} holidays and make-up working days. SLA clocks that reach "
+                     f"{year} run on a provisional calendar (weekdays less the festival dates of the holidays "
+                     f"library, no make-up days) and are marked provisional. Import the State Council's notice: "
+                     f"POST /calendar/years/{year}/import (YAML); the open clocks are then recomputed.")
+        told.append(year)
+    return told
 
 
 ENDED_BADLY = (StateType.CRASHED, StateType.FAILED, StateType.CANCELLED)
@@ -118,7 +153,24 @@ def flag_stalled_releases() -> int:
         announce(event="change.stalled", dedupe_prefix=f"change:{change_id}:stalled:{run_id}",
                  roles=[RoleKey.CHANGE_MANAGER, RoleKey.ENGINEER],
                  title=f"Release stalled: change #{change_id} {title}",
-                 body=f"Flow run {run_id} ended during the implementation. Retry it in Prefect: completed steps are "
+                 body=f"Flow run {run_id} ended during the implementation. The sweeper retries it: completed steps are "
                       "skipped, and a step it was in is marked interrupted, which rolls the change back.")
         flagged += 1
     return flagged
+
+
+@task(name="restore-plan-schedules")
+def restore_plan_schedules() -> int:
+    """Put back inspection plans' schedules that a deploy removed (applying a deployment replaces its schedules)."""
+    from itss import plan_schedules
+
+    with session_scope() as session:
+        counts = plan_schedules.sync(session)
+    return 0 if counts is None else counts["created"] + counts["updated"]
+
+
+@task(name="record-sweep")
+def record_sweep(summary: dict) -> None:
+    """Write the sweeper's heartbeat: the API's dead-man's switch reads it."""
+    with session_scope() as session:
+        beat(session, SWEEPER, summary)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from datetime import UTC, datetime
 
 import icmplib
 from cryptography import x509
 from pydantic import Field
 
+from models.clock import utcnow
 from models.inspection import CheckStatus
 from tasks.probes.base import ProbeContext, ProbeParams, Reading, Target, probe
 
@@ -73,7 +73,7 @@ async def tls_expiry(target: Target, params: TlsParams, ctx: ProbeContext) -> Re
     finally:
         writer.close()
     cert = x509.load_der_x509_certificate(der)
-    days = (cert.not_valid_after_utc - datetime.now(UTC)).total_seconds() / 86400
+    days = (cert.not_valid_after_utc - utcnow()).total_seconds() / 86400
     if days < 0:
         return Reading(round(days, 2), f"certificate expired {-days:.1f} days ago", CheckStatus.CRITICAL)
     return Reading(round(days, 2), f"certificate {cert.subject.rfc4514_string()} expires in {days:.1f} days")

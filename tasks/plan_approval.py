@@ -1,0 +1,83 @@
+"""Tasks of an inspection plan's approval: a plan that runs commands on CIs needs a CAB member other than its author."""
+
+from __future__ import annotations
+
+import json
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlmodel import col, select
+
+from models.audit import record_audit
+from models.clock import utcnow
+from models.db import session_scope
+from models.gates import GateSpec
+from models.inspection import InspectionPlan
+from models.roles import RoleKey
+from tasks.gates import GateOutcome
+
+DEPLOYMENT = "plan_approval/plan_approval"
+
+
+@task(name="open-plan-approval", cache_policy=NO_CACHE)
+def plan_gate(plan_id: int, version: int, flow_run_id: str) -> GateSpec:
+    """Bind this version's approval to the run; the gate a CAB member (not the plan's author) decides."""
+    with session_scope() as session:
+        plan = session.get(InspectionPlan, plan_id)
+        if plan.version == version:
+            plan.approval_flow_run_id = flow_run_id
+            session.add(plan)
+        commands = [c for c in plan.spec.get("checks", []) if c.get("probe") == "ssh_command"]
+        details = (f"Inspection plan **{plan.name}** version {version} runs commands on every CI in its scope, "
+                   f"on its schedule ({plan.spec.get('cron')}), unattended. Read them:\n\n"
+                   f"```\n{json.dumps(commands, ensure_ascii=False, indent=2)}\n```")
+        return GateSpec(key=f"plan-approval-v{version}", subject=f"Approve inspection plan {plan.name!r} v{version}",
+                        details_md=details, eligible_roles=[RoleKey.CAB_MEMBER], requested_by=plan.submitted_by,
+                        record_type="inspection_plan", record_id=str(plan_id))
+
+
+@task(name="settle-plan-approval", cache_policy=NO_CACHE)
+def settle_plan(plan_id: int, version: int, outcome: GateOutcome) -> str:
+    """Approved: the plan may be scheduled and run. Rejected or expired: it may not. Audited."""
+    with session_scope() as session:
+        plan = session.get(InspectionPlan, plan_id)
+        if plan.version != version:
+            return "superseded"
+        if plan.approval_status != "pending":
+            return plan.approval_status
+        plan.approval_status = "approved" if outcome.approved else "rejected"
+        if outcome.approved:
+            plan.approved_by = outcome.voters[-1] if outcome.voters else None
+            plan.approved_at = outcome.decided_at or utcnow()
+        session.add(plan)
+        record_audit(session, actor=outcome.decider, action=f"inspection_plan.{plan.approval_status}",
+                     record_type="inspection_plan", record_id=plan_id,
+                     after={"version": version, "gate_id": outcome.gate_id, "voters": outcome.voters},
+                     detail="; ".join(outcome.comments) or None)
+    if outcome.approved:
+        from itss import plan_schedules
+
+        with session_scope() as session:  # its schedule, now that it may run
+            plan_schedules.sync(session)
+    return plan.approval_status
+
+
+@task(name="request-plan-approvals", cache_policy=NO_CACHE)
+def request_pending_plan_approvals() -> int:
+    """Start the approval run of plans whose start was lost (Prefect away, runner not yet serving)."""
+    from itss.runs import start_flow
+
+    with session_scope() as session:
+        waiting = [(p.id, p.version) for p in session.exec(select(InspectionPlan).where(
+            InspectionPlan.approval_status == "pending", col(InspectionPlan.approval_flow_run_id).is_(None)))]
+    started = 0
+    for plan_id, version in waiting:
+        run_id = start_flow(DEPLOYMENT, {"plan_id": plan_id, "version": version})
+        if run_id is not None:
+            with session_scope() as session:
+                plan = session.get(InspectionPlan, plan_id)
+                if plan.version == version and plan.approval_flow_run_id is None:
+                    plan.approval_flow_run_id = run_id
+                    session.add(plan)
+            started += 1
+    return started

@@ -1,0 +1,88 @@
+"""Tasks of a standard change template's approval: the CAB decides each version; the author may not."""
+
+from __future__ import annotations
+
+import json
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlmodel import col, select
+
+from config.settings import get_settings
+from models.audit import record_audit
+from models.changes import ChangeTemplate
+from models.clock import utcnow
+from models.db import session_scope
+from models.gates import GateSpec
+from models.roles import RoleKey
+from tasks.gates import GateOutcome
+
+
+def _runbook_md(template: ChangeTemplate) -> str:
+    parts = [f"Standard change template **{template.name}** version {template.version} "
+             f"({template.standard_kind}, {template.planned_minutes} min). Once approved, standard changes run "
+             "this runbook without any further approval. Read every command:"]
+    for section in ("steps", "verification", "rollback", "rollback_verification"):
+        rows = getattr(template, section)
+        if rows:
+            # Shown as a code block: the commands are data to read, never rendered as markup.
+            parts.append(f"{section}:\n\n```\n{json.dumps(rows, ensure_ascii=False, indent=2)}\n```")
+    return "\n\n".join(parts)
+
+
+@task(name="open-template-approval", cache_policy=NO_CACHE)
+def template_gate(template_id: int, version: int, flow_run_id: str) -> GateSpec:
+    """Bind this version's approval to the run; the gate the CAB decides (not the version's author)."""
+    with session_scope() as session:
+        template = session.get(ChangeTemplate, template_id)
+        if template.version == version:
+            template.approval_flow_run_id = flow_run_id
+            session.add(template)
+        return GateSpec(key=f"template-approval-v{version}",
+                        subject=f"Approve standard change template {template.name!r} v{version}",
+                        details_md=_runbook_md(template), eligible_roles=[RoleKey.CAB_MEMBER],
+                        quorum=get_settings().cab_quorum, requested_by=template.submitted_by or template.created_by,
+                        record_type="change_template", record_id=str(template_id))
+
+
+@task(name="settle-template-approval", cache_policy=NO_CACHE)
+def settle_template(template_id: int, version: int, outcome: GateOutcome) -> str:
+    """Approved: standard changes may use this version. Rejected or expired: they may not. Audited."""
+    with session_scope() as session:
+        template = session.get(ChangeTemplate, template_id)
+        if template.version != version:
+            return "superseded"  # edited while the CAB looked at it: the new version has its own approval
+        if template.approval_status != "pending":
+            return template.approval_status  # a re-executed run: already settled
+        template.approval_status = "approved" if outcome.approved else "rejected"
+        if outcome.approved:
+            template.approved_by = outcome.voters[-1] if outcome.voters else None
+            template.approved_at = outcome.decided_at or utcnow()
+        session.add(template)
+        record_audit(session, actor=outcome.decider, action=f"change_template.{template.approval_status}",
+                     record_type="change_template", record_id=template_id,
+                     after={"version": version, "gate_id": outcome.gate_id, "voters": outcome.voters},
+                     detail="; ".join(outcome.comments) or None)
+        return template.approval_status
+
+
+@task(name="request-template-approvals", cache_policy=NO_CACHE)
+def request_pending_approvals() -> int:
+    """Start the approval run of templates whose start was lost (Prefect away, runner not yet serving)."""
+    from itss.runs import start_flow
+
+    with session_scope() as session:
+        waiting = [(t.id, t.version) for t in session.exec(select(ChangeTemplate).where(
+            ChangeTemplate.approval_status == "pending", col(ChangeTemplate.approval_flow_run_id).is_(None),
+            ChangeTemplate.active == True))]  # noqa: E712
+    started = 0
+    for template_id, version in waiting:
+        run_id = start_flow("template_approval/template_approval", {"template_id": template_id, "version": version})
+        if run_id is not None:
+            with session_scope() as session:
+                template = session.get(ChangeTemplate, template_id)
+                if template.version == version and template.approval_flow_run_id is None:
+                    template.approval_flow_run_id = run_id
+                    session.add(template)
+            started += 1
+    return started
