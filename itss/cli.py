@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from sqlmodel import select
 
-from itss.settings import get_settings
+from config.settings import Settings, get_settings
 from models.db import session_scope
 from models.directory import DuplicateError, create_person, issue_token
 from models.migrate import upgrade
@@ -27,6 +28,28 @@ app.add_typer(schedules_app, name="schedules")
 console = Console()
 
 
+@app.callback()
+def _main() -> None:
+    """ITSS process orchestrator."""
+    from itss import prefect_auth
+
+    # Everything itss and its children create (database, logs, Prefect's files, secrets) is the owner's alone.
+    os.umask(0o077)
+    # Commands beside `itss up` (schedules sync, serve) talk to its Prefect server: give them its credentials.
+    prefect_auth.load_client_auth(get_settings())
+
+
+def _secure(settings: Settings) -> None:
+    """Data dir 0700 with its files 0600; the gate secret and the encryption key exist before any child starts."""
+    from config.secret_files import secure_data_dir
+    from models.crypto import fernet
+    from models.gate_service import gate_secret
+
+    secure_data_dir(settings.data_dir.resolve())
+    gate_secret()
+    fernet()
+
+
 def prepare_database() -> None:
     """Migrate to head and upsert reference data (roles, default SLA set)."""
     settings = get_settings()
@@ -37,13 +60,18 @@ def prepare_database() -> None:
 
 
 def _print_tokens(tokens: dict[str, tuple[str, str]]) -> None:
-    table = Table(title="Demo API tokens (shown once — keep them)")
-    table.add_column("person")
-    table.add_column("role")
-    table.add_column("token", overflow="fold", no_wrap=False)  # never truncate a secret
+    """Print the demo tokens one per line, unwrapped, and keep them in a 0600 file of the data dir."""
+    path = get_settings().data_dir / "demo-tokens.txt"
+    lines = [f"{name} {role} {secret}" for name, (role, secret) in tokens.items()]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    os.chmod(path, 0o600)
+    console.print(f"Demo API tokens (person, role, token; also in {path.resolve()}, mode 0600):")
+    width = max(len(name) for name in tokens)
     for name, (role, secret) in tokens.items():
-        table.add_row(name, role, secret)
-    console.print(table)
+        # soft_wrap: a token is never folded over two lines, whatever the terminal's width
+        console.print(f"  {name:<{width}}  {role:<22}  {secret}", soft_wrap=True, highlight=False)
 
 
 def _load_demo() -> dict[str, tuple[str, str]]:
@@ -82,11 +110,13 @@ def demo() -> None:
 def up(
     with_demo: Annotated[bool, typer.Option("--demo", help="Load demo data first.")] = False,
 ) -> None:
-    """Run everything: Prefect server (unless PREFECT_API_URL is set), API and deployment runner."""
+    """Run everything: Prefect server, API and deployment runner; with PREFECT_API_URL set, the API only
+    beside that server's workers (or a refusal saying what to run)."""
     from itss import supervisor
 
     settings = get_settings()
     prepare_database()
+    _secure(settings)
     tokens = _load_demo() if with_demo else {}
 
     def ready(ui_url: str, api_url: str) -> None:
@@ -100,6 +130,65 @@ def up(
     raise typer.Exit(supervisor.run(settings, console, ready))
 
 
+@app.command("demo-estate", hidden=True)
+def demo_estate() -> None:
+    """Run the demo's simulated estate and notification inbox on loopback (what `itss up` starts for a demo)."""
+    from itss.demo_estate import run_estate
+
+    run_estate(get_settings())
+
+
+@app.command()
+def deploy(
+    pool: Annotated[str, typer.Option(help="The process work pool the workers poll; created if missing.")] = "itss",
+    concurrency_limit: Annotated[int | None, typer.Option(
+        help="At most this many flow runs of the pool at once, over all workers (also sets an existing pool's).",
+        min=1)] = None,
+) -> None:
+    """Apply every deployment of prefect.yaml to a work pool, with the inspection plans' schedules
+    (run on one host after each upgrade; workers on any host with this package run them)."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL
+
+    from itss.deploy import DeployError, apply
+
+    if not PREFECT_API_URL.value():
+        console.print("[red]error:[/] PREFECT_API_URL is not set; point it at the shared Prefect server, "
+                      "e.g. PREFECT_API_URL=https://prefect.example:4200/api")
+        raise typer.Exit(2)
+    prepare_database()  # the plans' schedules come from the project database
+    try:
+        with get_client(sync_client=True) as client:
+            applied = apply(client, pool, concurrency_limit)
+    except DeployError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"Work pool {applied.pool!r} {'created' if applied.pool_created else 'exists'}; "
+                  f"applied {len(applied.deployments)} deployments ({', '.join(applied.deployments)}) "
+                  f"with {applied.plan_schedules} inspection-plan schedule(s).")
+
+
+@app.command("api")
+def api_command(
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes.", min=1)] = 1,
+    host: Annotated[str | None, typer.Option(help="Listen address; default ITSS_API_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port; default ITSS_API_PORT.")] = None,
+) -> None:
+    """Run only the API (production: behind a TLS reverse proxy, with workers running the flows)."""
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        console.print("[red]error:[/] PREFECT_API_URL is not set; the API starts flow runs on the Prefect server "
+                      "it names (`itss up` runs a local one instead)")
+        raise typer.Exit(2)
+    settings = get_settings()
+    # no migration here: several API hosts start at once; `itss db upgrade` runs first, once
+    argv = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", host or settings.api_host,
+            "--port", str(port or settings.api_port), "--workers", str(workers), "--no-access-log",
+            "--proxy-headers"]
+    os.execv(sys.executable, argv)
+
+
 @app.command()
 def serve(
     entrypoint: Annotated[str | None, typer.Option(help="Serve only this flow, e.g. flows.x:x.")] = None,
@@ -110,7 +199,36 @@ def serve(
     if entrypoint:
         serve_entrypoint(entrypoint)
     else:
-        serve_all()
+        serve_all(limit=get_settings().runner_limit)
+
+
+@app.command()
+def status(
+    url: Annotated[str | None, typer.Option(help="The API's base URL; default: this host's configured API.")] = None,
+) -> None:
+    """Show the system's pulse: database, Prefect, the last sweep, the outbox, runs that should be alive."""
+    import httpx
+    from rich.table import Table
+
+    settings = get_settings()
+    base = (url or f"http://{settings.api_host}:{settings.api_port}").rstrip("/")
+    try:
+        response = httpx.get(f"{base}/health", timeout=10)
+    except httpx.HTTPError as exc:
+        console.print(f"[red]The API at {base} does not answer ({type(exc).__name__}); is `itss up` running?[/]")
+        raise typer.Exit(2) from None
+    pulse = response.json()
+    colour = {"ok": "green", "starting": "yellow"}.get(pulse.get("status", ""), "red")
+    console.print(f"System: [bold {colour}]{pulse.get('status')}[/] ({base})")
+    table = Table("component", "state", "detail")
+    for name, info in (pulse.get("components") or {}).items():
+        info = dict(info)
+        state = str(info.pop("status", "")) or "—"
+        table.add_row(name, state, ", ".join(f"{k}={v}" for k, v in info.items() if v not in (None, [], "")) or "—")
+    console.print(table)
+    for reason in pulse.get("reasons") or []:
+        console.print(f"[{colour}]• {reason}[/]")
+    raise typer.Exit(0 if pulse.get("status") in ("ok", "starting") else 1)
 
 
 @schedules_app.command("sync")

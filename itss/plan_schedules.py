@@ -19,6 +19,7 @@ from prefect.client.schemas.schedules import CronSchedule
 from prefect.schedules import Cron
 from sqlmodel import Session, select
 
+from itss.deployment_specs import load_specs
 from models.inspection import InspectionPlan
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,6 @@ class PlanSchedule:
 @lru_cache(maxsize=1)
 def _covered_by_yaml() -> frozenset[tuple[str, str, str]]:
     """(plan, cron, timezone) that prefect.yaml's routine_inspection schedules already run."""
-    from itss.deployments import load_specs
-
     covered = set()
     for spec in load_specs():
         if spec.name != DEPLOYMENT_NAME:
@@ -57,7 +56,8 @@ def wanted(session: Session) -> list[PlanSchedule]:
     """The schedules the active plans ask for, less those prefect.yaml already has."""
     covered = _covered_by_yaml()
     result = []
-    for plan in session.exec(select(InspectionPlan).where(InspectionPlan.active).order_by(InspectionPlan.id)):
+    approved = select(InspectionPlan).where(InspectionPlan.active, InspectionPlan.approval_status == "approved")
+    for plan in session.exec(approved.order_by(InspectionPlan.id)):  # unapproved commands never get a schedule
         cron, timezone = plan.spec["cron"], plan.spec.get("timezone") or "UTC"
         if (plan.name, cron, timezone) not in covered:
             result.append(PlanSchedule(f"{SLUG_PREFIX}{plan.id}", plan.name, cron, timezone))

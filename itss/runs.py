@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -12,7 +13,10 @@ import httpx
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.responses import SetStateStatus
-from prefect.exceptions import ObjectNotFound
+from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
+from prefect.settings import PREFECT_API_URL
+
+from itss.run_names import name_at_creation
 
 log = logging.getLogger(__name__)
 WAITING = {StateType.PAUSED}
@@ -23,7 +27,8 @@ def resume(flow_run_id: str, run_input: dict, *, within: float = 30.0) -> bool:
     input schema is stored, and may not have reached its wait yet). False if it never did."""
     deadline = time.monotonic() + within
     delay = 0.05
-    with get_client(sync_client=True) as client:
+    # Each call is bounded too: Prefect's default request timeout (60 s) would outlast `within`.
+    with get_client(sync_client=True, httpx_settings={"timeout": httpx.Timeout(max(within, 5.0))}) as client:
         while True:
             try:
                 result = client.resume_flow_run(UUID(flow_run_id), run_input=run_input)
@@ -76,13 +81,24 @@ def start_flow(deployment: str, parameters: dict, *, client: SyncPrefectClient |
         if client is None:
             with get_client(sync_client=True) as own:
                 return start_flow(deployment, parameters, client=own)
+        # Named after its record from the start: a manager reads the Runs page before the run begins.
+        name = name_at_creation(deployment.split("/", 1)[0], parameters)
         try:
-            run = client.create_flow_run_from_deployment(_deployment_id(client, deployment), parameters=parameters)
-        except ObjectNotFound:
+            run = client.create_flow_run_from_deployment(_deployment_id(client, deployment), parameters=parameters,
+                                                         name=name)
+        except (ObjectNotFound, PrefectHTTPStatusError) as exc:
+            # The deployment was deleted and applied again under the same name (a redeploy, a runner
+            # re-applying its deployments): the cached id is stale. Prefect 3.8.8 answers a run of a
+            # deleted deployment with a plain 404, not ObjectNotFound.
+            if isinstance(exc, PrefectHTTPStatusError) and exc.response.status_code != 404:
+                raise
             _deployment_ids.pop(deployment, None)
-            run = client.create_flow_run_from_deployment(_deployment_id(client, deployment), parameters=parameters)
+            run = client.create_flow_run_from_deployment(_deployment_id(client, deployment), parameters=parameters,
+                                                         name=name)
     except Exception as exc:  # no deployment yet, Prefect down: the caller leaves it to the sweeper
-        log.warning("could not start %s: %s", deployment, type(exc).__name__)
+        response = getattr(exc, "response", None)  # Prefect's answer says why (never the parameters: they may be data)
+        log.warning("could not start %s: %s%s", deployment, type(exc).__name__,
+                    f" {response.status_code} {response.text[:300]}" if response is not None else "")
         return None
     return str(run.id)
 
@@ -100,16 +116,34 @@ def dispatch_incident(incident_id: int, *, client: SyncPrefectClient | None = No
     from sqlmodel import Session
 
     from models.db import get_engine, serialized_writes
-    from models.incident_service import claim_dispatch, finish_dispatch
+    from models.incident_dispatch import claim_dispatch, finish_dispatch
 
     with Session(get_engine()) as session:
         with serialized_writes():
-            if not claim_dispatch(session, incident_id, holding=holding):
-                return None
+            claim = claim_dispatch(session, incident_id, holding=holding)
+        if claim is None:
+            return None
         run_id = start_flow(EMERGENCY_DEPLOYMENT, {"incident_id": incident_id}, client=client)
         with serialized_writes():
-            finish_dispatch(session, incident_id, run_id)
+            kept = finish_dispatch(session, incident_id, claim, run_id)
+    if run_id is not None and not kept:
+        # Prefect took longer than a claim lives and the sweeper started its own run meanwhile.
+        log.warning("incident %s was taken over while its run was being created; deleting run %s", incident_id, run_id)
+        delete_run(run_id, client=client)
+        return None
     return run_id
+
+
+def delete_run(flow_run_id: str, *, client: SyncPrefectClient | None = None) -> None:
+    """Delete a flow run nobody will use (best effort: the sweeper reconciles what is left)."""
+    try:
+        if client is None:
+            with get_client(sync_client=True) as own:
+                own.delete_flow_run(UUID(flow_run_id))
+        else:
+            client.delete_flow_run(UUID(flow_run_id))
+    except Exception as exc:
+        log.warning("could not delete flow run %s: %s", flow_run_id, type(exc).__name__)
 
 
 # Starting runs talks to Prefect, which may be slow or retrying; it must never occupy the API's
@@ -124,15 +158,22 @@ _local = threading.local()
 
 def _dispatcher_client() -> SyncPrefectClient:
     # The dispatcher keeps one client open: building one costs ~10 ms of CPU (an SSL context each
-    # time), which under an alert storm was a sixth of the API process's time.
-    if getattr(_local, "client", None) is None:
+    # time), which under an alert storm was a sixth of the API process's time. It is rebuilt when
+    # the Prefect server in effect changes: a client kept from before (in a test session, one made
+    # before the harness started talked to an ephemeral server) started every run on the wrong server.
+    url = PREFECT_API_URL.value()
+    if getattr(_local, "client", None) is None or _local.url != url:
+        if getattr(_local, "client", None) is not None:
+            with contextlib.suppress(Exception):  # closing a client of a server that is gone
+                _local.client.__exit__(None, None, None)
         _local.client = get_client(sync_client=True)
         _local.client.__enter__()
+        _local.url = url
     return _local.client
 
 
 def _pace() -> None:
-    from itss.settings import get_settings
+    from config.settings import get_settings
 
     interval = 1.0 / get_settings().dispatch_per_second
     wait = getattr(_local, "next_at", 0.0) - time.monotonic()
