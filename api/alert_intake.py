@@ -24,7 +24,8 @@ from api.alert_processor import wake_processor
 from api.daemon import DaemonThread
 from api.deps import Caller, caller_for, check_roles
 from models.alert_inbox import InboxAlert
-from models.db import begin_write, get_engine, serialized_writes, utcnow
+from models.clock import utcnow
+from models.db import begin_write, get_engine, serialized_writes
 from models.roles import RoleKey
 
 log = logging.getLogger(__name__)
@@ -116,12 +117,14 @@ def _row(item: dict, actor: str, now) -> dict[str, Any]:
         "firing": item["firing"],
         "status": "pending",
         "created": False,
+        "truncated": item.get("truncated", 0),
         "alert": {
             "title": item["title"],
             "symptom": item["symptom"],
             "ci_names": item["ci_names"],
             "major": item["major"],
             "starts_at": starts_at.isoformat() if starts_at else None,
+            "external_url": item.get("external_url"),
         },
     }
 

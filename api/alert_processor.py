@@ -22,9 +22,13 @@ from sqlmodel import Session, col, select
 from api.daemon import DaemonThread
 from itss.runs import dispatch_soon
 from models.alert_inbox import AlertStatus, InboxAlert
-from models.db import begin_write, get_engine, serialized_writes, utcnow
-from models.incident_service import claim_new, count_alerts, note_repeat, open_alert_incident
-from models.incidents import Incident, IncidentStatus
+from models.clock import utcnow
+from models.db import begin_write, get_engine, serialized_writes
+from models.incident_dispatch import claim_new
+from models.incident_service import count_alerts, note_repeat, open_alert_incident
+from models.incidents import Incident, IncidentStatus, log_event
+from models.roles import RoleKey
+from notifications.outbox import enqueue
 
 log = logging.getLogger(__name__)
 # A batch holds the database's one write lock, which the webhook writer needs too: it stops after
@@ -92,12 +96,31 @@ def _apply(session: Session, row: InboxAlert, open_incidents: dict[str, Incident
         incident, created = open_alert_incident(
             session, fingerprint=row.fingerprint, title=alert["title"], symptom=alert["symptom"],
             ci_names=alert["ci_names"], source=row.source, actor=row.actor, major=alert["major"],
-            starts_at=datetime.fromisoformat(alert["starts_at"]) if alert["starts_at"] else None)
+            starts_at=datetime.fromisoformat(alert["starts_at"]) if alert["starts_at"] else None,
+            received_at=row.received_at)
         open_incidents[row.fingerprint] = incident
         if created:  # (if another writer opened it meanwhile, record_alert counted this alert on it)
             new.append((int(incident.id), claim_new(incident)))
     row.status, row.created = AlertStatus.PROCESSED, created
     row.incident_id = int(incident.id) if incident is not None else None
+    if row.truncated and incident is not None:
+        note_truncation(session, incident, row)
+
+
+def note_truncation(session: Session, incident: Incident, row: InboxAlert) -> None:
+    """The monitor left alerts of this group out and they could not be fetched: say so on the incident, on its
+    timeline, and to the service desk, who must look in the monitor for the rest."""
+    incident.alerts_truncated = max(incident.alerts_truncated, row.truncated)
+    session.add(incident)
+    log_event(session, incident.id, actor=row.actor, kind="alerts_truncated",
+              detail=f"the monitor left {row.truncated} alert(s) of this group out of its notification and they "
+                     "could not be fetched from it; look in the monitor for them", data={"alert_id": row.id})
+    enqueue(session, event="alerts.truncated", dedupe_prefix=f"alert:{row.id}:truncated",
+            roles=[RoleKey.SERVICE_DESK], title=f"{row.truncated} alert(s) missing from a monitor's notification",
+            body=f"Incident {incident.id} ({incident.title}) came with a notification that left {row.truncated} "
+                 f"alert(s) out (Alertmanager max_alerts), and the monitor's API could not be reached to fetch "
+                 f"them. Check the monitor ({row.alert.get('external_url') or 'its UI'}) and report them.",
+            contract_id=incident.contract_id)
 
 
 def _apply_alone(session: Session, row: InboxAlert, open_incidents: dict[str, Incident], counts: Counter[int],
@@ -137,16 +160,26 @@ class AlertProcessor:
 
     def __init__(self) -> None:
         self._wake = threading.Event()
+        self._stopping = threading.Event()
         self._thread = DaemonThread("itss-alert-processor", self._run)
 
     def wake(self) -> None:
+        self._stopping.clear()
         self._thread.ensure()
         self._wake.set()
 
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the batch in hand and end the thread (the API's shutdown); pending alerts stay pending."""
+        self._stopping.set()
+        self._wake.set()
+        self._thread.join(timeout)
+
     def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             self._wake.wait(POLL_SECONDS)
             self._wake.clear()
+            if self._stopping.is_set():
+                return
             try:
                 drain()
             except Exception:  # database away: the rows stay pending, try again later
@@ -160,3 +193,8 @@ _processor = AlertProcessor()
 def wake_processor() -> None:
     """Have this process's alert processor look for pending alerts now."""
     _processor.wake()
+
+
+def stop_processor() -> None:
+    """Stop this process's alert processor (at shutdown: no transaction outlives the app)."""
+    _processor.stop()

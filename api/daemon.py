@@ -22,3 +22,9 @@ class DaemonThread:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._target, name=self._name, daemon=True)
                 self._thread.start()
+
+    def join(self, timeout: float) -> None:
+        """Wait up to `timeout` seconds for the thread to end (its target must have been told to)."""
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)

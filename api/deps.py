@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -14,6 +14,7 @@ from models.db import get_engine
 from models.directory import authenticate, roles_of
 from models.people import Person
 from models.roles import RoleKey
+from models.tenancy import Scope, find, scope_for
 
 
 def get_session() -> Iterator[Session]:
@@ -22,6 +23,7 @@ def get_session() -> Iterator[Session]:
         yield session
 
 
+Row = TypeVar("Row")
 SessionDep = Annotated[Session, Depends(get_session)]
 _bearer = HTTPBearer(auto_error=False, description="An API token from `itss user add` or /people/{id}/tokens")
 
@@ -32,6 +34,7 @@ class Caller:
 
     person: Person
     roles: frozenset[str]
+    scope: Scope  # the contracts they see (models/tenancy.py): every read and write goes through it
 
     @property
     def actor(self) -> str:
@@ -51,7 +54,21 @@ def caller_for(session: Session, secret: str, *, commit: bool = True) -> Caller:
             "invalid, expired or revoked token: ask an admin for a new one",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return Caller(person=person, roles=frozenset(roles_of(session, person_id=person.id)))
+    return make_caller(session, person)
+
+
+def make_caller(session: Session, person: Person) -> Caller:
+    """A signed-in person with their roles and tenancy scope."""
+    roles = frozenset(roles_of(session, person_id=person.id))
+    return Caller(person=person, roles=roles, scope=scope_for(session, person, roles))
+
+
+def load_visible(session: Session, caller: Caller, model: type[Row], row_id: object, noun: str) -> Row:
+    """The row if it exists and the caller's scope sees it, else 404 (another tenant's record looks unknown)."""
+    row = find(session, caller.scope, model, row_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {noun} with id {row_id}")
+    return row
 
 
 def bearer_secret(credentials: HTTPAuthorizationCredentials | None) -> str:
@@ -103,3 +120,15 @@ def check_roles(caller: Caller, roles: tuple[RoleKey, ...]) -> Caller:
 
 
 AdminCaller = Annotated[Caller, Depends(require_roles())]
+
+
+def internal_records(caller: CurrentCaller) -> None:
+    """The knowledge base, problems and drills are the provider's internal working records (models/tenancy.py):
+    customer-side people do not read or change them."""
+    if not caller.scope.internal:
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            "knowledge articles, problems and drills are the service provider's internal records; "
+                            "ask your project manager for what concerns your contract (incident reports, reviews)")
+
+
+InternalRecords = Depends(internal_records)

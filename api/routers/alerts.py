@@ -19,9 +19,14 @@ from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from api.alert_intake import store_alerts
-from api.deps import BearerSecret, CurrentCaller, SessionDep
+from api.alertmanager_fetch import fetch_group
+from api.deps import BearerSecret, CurrentCaller, SessionDep, load_visible
+from api.limits import too_large
+from config.settings import get_settings
 from models.alert_inbox import AlertStatus, InboxAlert
 from models.incidents import Source
+from models.tenancy import visible
+from models.types import Id
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
@@ -66,7 +71,7 @@ class GenericAlert(BaseModel):
 
 class AlertsAccepted(BaseModel):
     accepted: int
-    alert_ids: list[int] = Field(description="GET /alerts/{id} tells what each did")
+    alert_ids: list[Id] = Field(description="GET /alerts/{id} tells what each did")
 
 
 # Monitors write long annotations; an incident keeps what fits (the whole alert stays in the inbox).
@@ -85,15 +90,35 @@ def _ci_names(labels: dict[str, str]) -> list[str]:
 
 
 async def _handle(secret: str, items: list[dict]) -> AlertsAccepted:
+    most = get_settings().max_alerts_per_request
+    if len(items) > most:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, too_large(
+            "alerts", most, "alerts", "split them over several posts (Alertmanager: lower max_alerts in the "
+            "receiver), or raise ITSS_MAX_ALERTS_PER_REQUEST")["detail"])
     ids = await store_alerts(secret, items)
     return AlertsAccepted(accepted=len(ids), alert_ids=ids)
 
 
 @router.post("/alertmanager", response_model=AlertsAccepted, status_code=202)
 async def alertmanager(payload: AlertmanagerPayload, secret: BearerSecret) -> AlertsAccepted:
-    """Prometheus Alertmanager webhook (configure `http_config.authorization.credentials` with a token)."""
+    """Prometheus Alertmanager webhook (configure `http_config.authorization.credentials` with a token).
+    Alerts a truncated notification left out (`truncatedAlerts`) are fetched from the Alertmanager's API v2
+    (`externalURL`); if that fails, the incident and GET /alerts show how many are missing and the desk is told."""
+    alerts, missing = list(payload.alerts), 0
+    if payload.truncatedAlerts > 0:
+        fetched = await fetch_group(payload.externalURL, payload.groupLabels, payload.receiver)
+        if fetched is None:
+            missing = payload.truncatedAlerts
+        else:
+            known = {a.fingerprint for a in alerts}
+            extra = [AlertmanagerAlert(status="firing", labels=a.get("labels") or {},
+                                       annotations=a.get("annotations") or {}, startsAt=a["startsAt"],
+                                       generatorURL=a.get("generatorURL") or "", fingerprint=a["fingerprint"])
+                     for a in fetched if a["fingerprint"] not in known]
+            alerts += extra
+            missing = max(payload.truncatedAlerts - len(extra), 0)
     items = []
-    for alert in payload.alerts:
+    for alert in alerts:
         labels = {**payload.commonLabels, **alert.labels}
         annotations = {**payload.commonAnnotations, **alert.annotations}
         title = annotations.get("summary") or labels.get("alertname", "alert")
@@ -102,6 +127,9 @@ async def alertmanager(payload: AlertmanagerPayload, secret: BearerSecret) -> Al
                           ci_names=_ci_names(labels),
                           source=Source.ALERTMANAGER, major=labels.get("severity", "").lower() in MAJOR_SEVERITIES,
                           starts_at=alert.startsAt))
+    if missing:  # on the first firing alert: its incident carries the count and the desk hears of it once
+        first = next((i for i in items if i["firing"]), items[0])
+        first["truncated"], first["external_url"] = missing, payload.externalURL
     return await _handle(secret, items)
 
 
@@ -122,18 +150,20 @@ class AlertPublic(BaseModel):
     fingerprint: str
     firing: bool
     status: AlertStatus
-    incident_id: int | None
+    incident_id: Id | None
     created: bool
     error: str | None
     processed_at: datetime | None
+    truncated: int = Field(default=0, description="alerts of its group the monitor left out and that could not be "
+                                                  "fetched from it")
 
 
 @router.get("", response_model=list[AlertPublic])
-def list_alerts(session: SessionDep, _caller: CurrentCaller,
+def list_alerts(session: SessionDep, caller: CurrentCaller,
                 status_: Annotated[AlertStatus | None, Query(alias="status")] = None, fingerprint: str | None = None,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[InboxAlert]:
     """Received alerts, newest first: `status=failed` lists those that could not be applied."""
-    query = select(InboxAlert).order_by(col(InboxAlert.id).desc()).limit(limit)
+    query = select(InboxAlert).where(visible(caller.scope, InboxAlert)).order_by(col(InboxAlert.id).desc()).limit(limit)
     if status_ is not None:
         query = query.where(InboxAlert.status == status_)
     if fingerprint is not None:
@@ -142,9 +172,6 @@ def list_alerts(session: SessionDep, _caller: CurrentCaller,
 
 
 @router.get("/{alert_id}", response_model=AlertPublic)
-def get_alert(alert_id: int, session: SessionDep, _caller: CurrentCaller) -> InboxAlert:
+def get_alert(alert_id: Id, session: SessionDep, caller: CurrentCaller) -> InboxAlert:
     """One received alert: pending, or the incident it landed on (`created` if it opened it), or its error."""
-    alert = session.get(InboxAlert, alert_id)
-    if alert is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}")
-    return alert
+    return load_visible(session, caller, InboxAlert, alert_id, "alert")

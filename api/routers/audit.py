@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from api.deps import Caller, SessionDep, require_roles
 from models.audit import AuditEvent, AuditEventPublic
 from models.roles import RoleKey
+from models.tenancy import visible
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 Auditor = Annotated[
@@ -20,7 +21,7 @@ Auditor = Annotated[
 @router.get("", response_model=list[AuditEventPublic])
 def list_audit(
     session: SessionDep,
-    _caller: Auditor,
+    caller: Auditor,
     record_type: str | None = None,
     record_id: str | None = None,
     actor: str | None = None,
@@ -28,7 +29,7 @@ def list_audit(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[AuditEvent]:
     """Audit entries, newest first, filtered by record, actor or action."""
-    query = select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)
+    query = select(AuditEvent).where(visible(caller.scope, AuditEvent)).order_by(col(AuditEvent.id).desc()).limit(limit)
     for column, value in (
         (AuditEvent.record_type, record_type), (AuditEvent.record_id, record_id),
         (AuditEvent.actor, actor), (AuditEvent.action, action),

@@ -6,14 +6,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session, select
 
-from api.deps import Caller, CurrentCaller, SessionDep, require_roles
+from api.deps import Caller, CurrentCaller, SessionDep, load_visible, require_roles
+from config.settings import get_settings
 from itss.runs import start_flow
-from itss.settings import get_settings
 from models.audit import record_audit
-from models.change_rules import classify
+from models.change_rules import MAJOR_CHARACTERISTICS, classify
 from models.change_service import change_metrics, create_change, month_bounds, set_change_status
 from models.change_spec import ChangeCreate
 from models.changes import (
@@ -23,10 +23,14 @@ from models.changes import (
     ChangeStep,
     ChangeType,
 )
-from models.db import utcnow
+from models.clock import utcnow
+from models.contracts import Contract
+from models.errors import FieldError
 from models.gates import ApprovalGate
 from models.incidents import Document
 from models.roles import RoleKey
+from models.tenancy import find, visible
+from models.types import Id
 
 router = APIRouter(tags=["changes"])
 RELEASE_DEPLOYMENT = "release_deployment/release_deployment"
@@ -47,10 +51,10 @@ class ChangePublic(BaseModel):
     risk: str
     impact: str
     standard_kind: str | None
-    template_id: int | None
+    template_id: Id | None
     characteristics: list[str]
-    ci_ids: list[int]
-    contract_id: int | None
+    ci_ids: list[Id]
+    contract_id: Id | None
     window_start: datetime | None
     window_end: datetime | None
     planned_minutes: int
@@ -65,7 +69,7 @@ class ChangePublic(BaseModel):
     status: ChangeStatus
     flow_run_id: str | None
     scheduled_run_id: str | None
-    approval_gate_ids: list[int]
+    approval_gate_ids: list[Id]
     approved_at: datetime | None
     ran_outside_window: bool
     submitted_at: datetime | None
@@ -74,7 +78,7 @@ class ChangePublic(BaseModel):
     outage_minutes: float
     cmdb_updated_at: datetime | None
     failure: str | None
-    incident_id: int | None
+    incident_id: Id | None
     created_at: datetime
 
 
@@ -118,22 +122,30 @@ class Classify(BaseModel):
     model_config = ConfigDict(extra="forbid")
     standard_kind: str | None = None
     characteristics: list[str] = []
+
+    @field_validator("characteristics")
+    @classmethod
+    def _known_traits(cls, value: list[str]) -> list[str]:
+        unknown = [t for t in value if t not in MAJOR_CHARACTERISTICS]
+        if unknown:
+            raise ValueError(f"unknown characteristic {unknown[0]!r}; known: {', '.join(MAJOR_CHARACTERISTICS)}")
+        return value
     from_version: str | None = None
     to_version: str | None = None
 
 
-def _get(session: Session, change_id: int) -> ChangeRequest:
-    change = session.get(ChangeRequest, change_id)
-    if change is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no change request with id {change_id}")
-    return change
+def _get(session: Session, change_id: Id, caller: Caller) -> ChangeRequest:
+    return load_visible(session, caller, ChangeRequest, change_id, "change request")
 
 
 @router.post("/changes", response_model=ChangePublic, status_code=status.HTTP_201_CREATED)
 def post_change(data: ChangeCreate, session: SessionDep, caller: Requester) -> ChangeRequest:
     """Store a change request as a draft (checked against the CMDB and the classification rules)."""
+    if data.contract_id is not None and find(session, caller.scope, Contract, data.contract_id) is None:
+        raise FieldError("contract_id", f"no contract with id {data.contract_id}; GET /contracts lists them")
     change = create_change(session, data=data, requested_by=caller.person.id, actor=caller.actor)
     session.commit()
+    session.refresh(change)  # as stored: times in UTC, as every other answer gives them (not the request's +08:00)
     return change
 
 
@@ -146,9 +158,9 @@ def post_classify(data: Classify, _caller: CurrentCaller) -> dict[str, Any]:
 
 
 @router.post("/changes/{change_id}/submit", response_model=ChangePublic)
-def submit_change(change_id: int, session: SessionDep, caller: Requester) -> ChangeRequest:
+def submit_change(change_id: Id, session: SessionDep, caller: Requester) -> ChangeRequest:
     """Submit a draft: its release-deployment flow run starts (approvals, window, runbook)."""
-    change = _get(session, change_id)
+    change = _get(session, change_id, caller)
     if change.status != ChangeStatus.DRAFT:
         raise HTTPException(status.HTTP_409_CONFLICT, f"change {change_id} is {change.status.value}, not a draft")
     if change.requested_by != caller.person.id and not caller.has(RoleKey.CHANGE_MANAGER, RoleKey.ADMIN):
@@ -170,11 +182,12 @@ def submit_change(change_id: int, session: SessionDep, caller: Requester) -> Cha
 
 
 @router.get("/changes", response_model=list[ChangePublic])
-def list_changes(session: SessionDep, _caller: CurrentCaller, status_: Annotated[
+def list_changes(session: SessionDep, caller: CurrentCaller, status_: Annotated[
         ChangeStatus | None, Query(alias="status")] = None, change_type: ChangeType | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[ChangeRequest]:
     """Change requests, newest first."""
-    query = select(ChangeRequest).order_by(ChangeRequest.id.desc()).limit(limit)
+    query = select(ChangeRequest).where(visible(caller.scope, ChangeRequest)).order_by(
+        ChangeRequest.id.desc()).limit(limit)
     if status_ is not None:
         query = query.where(ChangeRequest.status == status_)
     if change_type is not None:
@@ -183,17 +196,17 @@ def list_changes(session: SessionDep, _caller: CurrentCaller, status_: Annotated
 
 
 @router.get("/changes/metrics")
-def get_metrics(session: SessionDep, _caller: Reader,
+def get_metrics(session: SessionDep, caller: Reader,
                 month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", examples=["2026-11"])]) -> dict[str, Any]:
     """Monthly change metrics: count per type, outage minutes, major changes on time, changes that missed their goal."""
     start, end = month_bounds(month, get_settings().tz)
-    return {"month": month, **change_metrics(session, start, end)}
+    return {"month": month, **change_metrics(session, start, end, caller.scope)}
 
 
 @router.get("/changes/{change_id}", response_model=ChangeDetail)
-def get_change(change_id: int, session: SessionDep, _caller: CurrentCaller) -> ChangeDetail:
+def get_change(change_id: Id, session: SessionDep, caller: CurrentCaller) -> ChangeDetail:
     """One change with its step log, its gates and its review."""
-    change = _get(session, change_id)
+    change = _get(session, change_id, caller)
     steps = session.exec(select(ChangeStep).where(ChangeStep.change_id == change_id)
                          .order_by(ChangeStep.id))
     gates = session.exec(select(ApprovalGate).where(ApprovalGate.record_type == "change_request",
@@ -207,9 +220,9 @@ def get_change(change_id: int, session: SessionDep, _caller: CurrentCaller) -> C
 
 
 @router.get("/changes/{change_id}/report")
-def get_report(change_id: int, session: SessionDep, _caller: CurrentCaller) -> dict[str, str]:
+def get_report(change_id: Id, session: SessionDep, caller: CurrentCaller) -> dict[str, str]:
     """The release report (Markdown), once the change has run."""
-    _get(session, change_id)
+    _get(session, change_id, caller)
     document = session.exec(select(Document).where(Document.kind == "release_report",
                                                    Document.record_id == str(change_id))).first()
     if document is None:
@@ -218,9 +231,9 @@ def get_report(change_id: int, session: SessionDep, _caller: CurrentCaller) -> d
 
 
 @router.post("/changes/{change_id}/review", response_model=ReviewPublic)
-def post_review(change_id: int, data: ReviewCreate, session: SessionDep, caller: ChangeManager) -> ChangeReview:
+def post_review(change_id: Id, data: ReviewCreate, session: SessionDep, caller: ChangeManager) -> ChangeReview:
     """Record the post-implementation review (change manager)."""
-    _get(session, change_id)
+    _get(session, change_id, caller)
     review = session.exec(select(ChangeReview).where(ChangeReview.change_id == change_id)).first()
     if review is None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"change {change_id} has not run yet: nothing to review")

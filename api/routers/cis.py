@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, Query, status
 from sqlmodel import Session, col, select
 
-from api.deps import Caller, CurrentCaller, SessionDep, require_roles
+from api.deps import Caller, CurrentCaller, SessionDep, load_visible, require_roles
 from models.cmdb import (
     CIChange,
     CIChangePublic,
@@ -19,6 +19,8 @@ from models.cmdb import (
 )
 from models.cmdb_service import create_ci, delete_ci, update_ci
 from models.roles import RoleKey
+from models.tenancy import visible
+from models.types import Id
 
 router = APIRouter(prefix="/cis", tags=["cmdb"])
 Editor = Annotated[
@@ -27,17 +29,14 @@ Editor = Annotated[
 ]
 
 
-def _get(session: Session, ci_id: int) -> ConfigurationItem:
-    ci = session.get(ConfigurationItem, ci_id)
-    if ci is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no configuration item with id {ci_id}")
-    return ci
+def _get(session: Session, ci_id: Id, caller: Caller) -> ConfigurationItem:
+    return load_visible(session, caller, ConfigurationItem, ci_id, "configuration item")
 
 
 @router.get("", response_model=list[CIPublic])
 def list_cis(
     session: SessionDep,
-    _caller: CurrentCaller,
+    caller: CurrentCaller,
     ci_type: CIType | None = None,
     location: str | None = None,
     tag: str | None = None,
@@ -46,7 +45,7 @@ def list_cis(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[ConfigurationItem]:
     """List CIs, filtered by type, location, tag or a search string."""
-    query = select(ConfigurationItem).order_by(ConfigurationItem.id)
+    query = select(ConfigurationItem).where(visible(caller.scope, ConfigurationItem)).order_by(ConfigurationItem.id)
     if ci_type is not None:
         query = query.where(ConfigurationItem.ci_type == ci_type)
     if location is not None:
@@ -75,29 +74,32 @@ def post_ci(data: CICreate, session: SessionDep, caller: Editor) -> Configuratio
 
 
 @router.get("/{ci_id}", response_model=CIPublic)
-def get_ci(ci_id: int, session: SessionDep, _caller: CurrentCaller) -> ConfigurationItem:
+def get_ci(ci_id: Id, session: SessionDep, caller: CurrentCaller) -> ConfigurationItem:
     """One CI."""
-    return _get(session, ci_id)
+    return _get(session, ci_id, caller)
 
 
 @router.patch("/{ci_id}", response_model=CIPublic)
 def patch_ci(
-    ci_id: int, changes: CIUpdate, session: SessionDep, caller: Editor, reason: str | None = None
+    ci_id: Id, changes: CIUpdate, session: SessionDep, caller: Editor, reason: str | None = None
 ) -> ConfigurationItem:
     """Change some fields of a CI; the change log keeps before and after."""
-    ci = update_ci(session, ci=_get(session, ci_id), changes=changes, actor=caller.actor, reason=reason)
+    ci = update_ci(session, ci=_get(session, ci_id, caller), changes=changes, actor=caller.actor, reason=reason)
     session.commit()
     return ci
 
 
 @router.delete("/{ci_id}", status_code=status.HTTP_204_NO_CONTENT)
-def remove_ci(ci_id: int, session: SessionDep, caller: Editor, reason: str | None = None) -> None:
+def remove_ci(ci_id: Id, session: SessionDep, caller: Editor, reason: str | None = None) -> None:
     """Delete a CI; its change log stays."""
-    delete_ci(session, ci=_get(session, ci_id), actor=caller.actor, reason=reason)
+    delete_ci(session, ci=_get(session, ci_id, caller), actor=caller.actor, reason=reason)
     session.commit()
 
 
 @router.get("/{ci_id}/changes", response_model=list[CIChangePublic])
-def ci_changes(ci_id: int, session: SessionDep, _caller: CurrentCaller) -> list[CIChange]:
-    """The CI's change log, oldest first."""
-    return list(session.exec(select(CIChange).where(CIChange.ci_id == ci_id).order_by(CIChange.id)))
+def ci_changes(ci_id: Id, session: SessionDep, caller: CurrentCaller) -> list[CIChange]:
+    """The CI's change log, oldest first (a deleted CI's log stays readable to those who see it)."""
+    if session.get(ConfigurationItem, ci_id) is not None:
+        _get(session, ci_id, caller)  # another tenant's CI: 404, as for the CI itself
+    return list(session.exec(select(CIChange).where(CIChange.ci_id == ci_id, visible(caller.scope, CIChange))
+                             .order_by(CIChange.id)))

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, status
 from sqlmodel import select
 
-from api.deps import Caller, CurrentCaller, SessionDep, require_roles
+from api.deps import Caller, CurrentCaller, SessionDep, load_visible, require_roles
 from models.audit import record_audit
 from models.contract_service import (
     ReferenceError_,
@@ -26,6 +26,8 @@ from models.contracts import (
 )
 from models.directory import DuplicateError
 from models.roles import RoleKey
+from models.tenancy import visible
+from models.types import Id
 
 router = APIRouter(tags=["contracts"])
 Manager = Annotated[Caller, Depends(require_roles(RoleKey.PROJECT_MANAGER, RoleKey.SERVICE_LEVEL_MANAGER))]
@@ -36,9 +38,10 @@ def _unprocessable(exc: ReferenceError_) -> HTTPException:
 
 
 @router.get("/contracts", response_model=list[ContractPublic])
-def list_contracts(session: SessionDep, _caller: CurrentCaller) -> list[ContractPublic]:
-    """All contracts with their phases, scope and team."""
-    return [contract_public(session, c) for c in session.exec(select(Contract).order_by(Contract.id))]
+def list_contracts(session: SessionDep, caller: CurrentCaller) -> list[ContractPublic]:
+    """The contracts the caller sees, with their phases, scope and team."""
+    query = select(Contract).where(visible(caller.scope, Contract)).order_by(Contract.id)
+    return [contract_public(session, c) for c in session.exec(query)]
 
 
 @router.post("/contracts", response_model=ContractPublic, status_code=status.HTTP_201_CREATED)
@@ -54,22 +57,18 @@ def post_contract(data: ContractCreate, session: SessionDep, caller: Manager) ->
 
 
 @router.get("/contracts/{contract_id}", response_model=ContractPublic)
-def get_contract(contract_id: int, session: SessionDep, _caller: CurrentCaller) -> ContractPublic:
+def get_contract(contract_id: Id, session: SessionDep, caller: CurrentCaller) -> ContractPublic:
     """One contract."""
-    contract = session.get(Contract, contract_id)
-    if contract is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no contract with id {contract_id}")
+    contract = load_visible(session, caller, Contract, contract_id, "contract")
     return contract_public(session, contract)
 
 
 @router.patch("/contracts/{contract_id}", response_model=ContractPublic)
 def patch_contract(
-    contract_id: int, changes: ContractUpdate, session: SessionDep, caller: Manager
+    contract_id: Id, changes: ContractUpdate, session: SessionDep, caller: Manager
 ) -> ContractPublic:
     """Change a contract's name, status, SLA set, services, CIs or team."""
-    contract = session.get(Contract, contract_id)
-    if contract is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no contract with id {contract_id}")
+    contract = load_visible(session, caller, Contract, contract_id, "contract")
     try:
         update_contract(session, contract=contract, changes=changes, actor=caller.actor)
     except ReferenceError_ as exc:

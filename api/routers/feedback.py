@@ -6,17 +6,19 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlmodel import Session, select
 
-from api.deps import Caller, CurrentCaller, SessionDep, require_roles
+from api.deps import Caller, CurrentCaller, SessionDep, load_visible, require_roles
 from models.audit import record_audit
+from models.clock import utcnow
 from models.contracts import Contract
-from models.db import utcnow
 from models.errors import FieldError
 from models.incidents import Incident, IncidentStatus
 from models.review import Complaint, Risk, RiskStatus, Satisfaction
 from models.roles import RoleKey
+from models.tenancy import Scope, find, visible
+from models.types import Id
 
 router = APIRouter(tags=["feedback and risks"])
 Customer = Annotated[Caller, Depends(require_roles(RoleKey.CUSTOMER_REP))]
@@ -33,7 +35,7 @@ class Score(BaseModel):
 
 class ComplaintCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    contract_id: int | None = None
+    contract_id: Id | None = None
     subject: str = Field(min_length=1, max_length=300)
     detail: str = Field(default="", max_length=4000)
     received_at: datetime | None = None
@@ -41,36 +43,37 @@ class ComplaintCreate(BaseModel):
 
 class RiskCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    contract_id: int | None = None
+    contract_id: Id | None = None
     title: str = Field(min_length=1, max_length=300)
     owner_role: RoleKey
-    owner_id: int | None = None
+    owner_id: Id | None = None
     mitigation: str = Field(default="", max_length=4000)
     mitigation_due: date | None = None
 
 
 class RiskUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    title: str | None = Field(default=None, min_length=1, max_length=300)
-    owner_role: RoleKey | None = None
-    owner_id: int | None = None
-    status: RiskStatus | None = None
-    mitigation: str | None = Field(default=None, max_length=4000)
+    # Typed without None where null is meaningless: left out keeps the value, null is a 422 naming the field.
+    title: str = Field(default=None, min_length=1, max_length=300)
+    owner_role: RoleKey = Field(default=None)
+    owner_id: Id | None = None
+    status: RiskStatus = Field(default=None)
+    mitigation: str = Field(default=None, max_length=4000)
     mitigation_due: date | None = None
-    mitigation_done: bool | None = Field(default=None, description="true records the mitigation as implemented now")
+    mitigation_done: StrictBool = Field(default=None, description="true records the mitigation as implemented now")
 
 
-def _contract(session: Session, contract_id: int | None) -> None:
-    if contract_id is not None and session.get(Contract, contract_id) is None:
+def _contract(session: Session, contract_id: Id | None, scope: Scope) -> None:
+    if contract_id is None and not scope.internal:
+        raise FieldError("contract_id", "give the contract it is about; GET /contracts lists yours")
+    if contract_id is not None and find(session, scope, Contract, contract_id) is None:
         raise FieldError("contract_id", f"no contract with id {contract_id}; GET /contracts lists them")
 
 
 @router.post("/incidents/{incident_id}/satisfaction", status_code=status.HTTP_201_CREATED)
-def rate_incident(incident_id: int, data: Score, session: SessionDep, caller: Customer) -> dict[str, Any]:
+def rate_incident(incident_id: Id, data: Score, session: SessionDep, caller: Customer) -> dict[str, Any]:
     """The requester scores a closed incident, once."""
-    incident = session.get(Incident, incident_id)
-    if incident is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no incident with id {incident_id}")
+    incident = load_visible(session, caller, Incident, incident_id, "incident")
     if incident.status != IncidentStatus.CLOSED:
         raise HTTPException(status.HTTP_409_CONFLICT, f"incident {incident_id} is {incident.status.value}: "
                                                       "score it once it is closed")
@@ -86,9 +89,9 @@ def rate_incident(incident_id: int, data: Score, session: SessionDep, caller: Cu
 
 
 @router.get("/complaints")
-def list_complaints(session: SessionDep, _caller: CurrentCaller, contract_id: int | None = None) -> list[dict]:
+def list_complaints(session: SessionDep, caller: CurrentCaller, contract_id: Id | None = None) -> list[dict]:
     """Complaints, newest first."""
-    query = select(Complaint).order_by(Complaint.received_at.desc())
+    query = select(Complaint).where(visible(caller.scope, Complaint)).order_by(Complaint.received_at.desc())
     if contract_id is not None:
         query = query.where(Complaint.contract_id == contract_id)
     return [c.model_dump(mode="json") for c in session.exec(query)]
@@ -97,7 +100,7 @@ def list_complaints(session: SessionDep, _caller: CurrentCaller, contract_id: in
 @router.post("/complaints", status_code=status.HTTP_201_CREATED)
 def post_complaint(data: ComplaintCreate, session: SessionDep, caller: Desk) -> dict[str, Any]:
     """Record a complaint (service desk, project manager or the customer)."""
-    _contract(session, data.contract_id)
+    _contract(session, data.contract_id, caller.scope)
     if data.received_at is not None and data.received_at.tzinfo is None:
         raise FieldError("received_at", "give a timezone, e.g. 2026-11-23T10:00:00+08:00")
     complaint = Complaint(**data.model_dump(exclude={"received_at"}), received_at=data.received_at or utcnow(),
@@ -111,11 +114,9 @@ def post_complaint(data: ComplaintCreate, session: SessionDep, caller: Desk) -> 
 
 
 @router.post("/complaints/{complaint_id}/close")
-def close_complaint(complaint_id: int, session: SessionDep, caller: RiskOwner) -> dict[str, Any]:
+def close_complaint(complaint_id: Id, session: SessionDep, caller: RiskOwner) -> dict[str, Any]:
     """Close a complaint once it has been answered."""
-    complaint = session.get(Complaint, complaint_id)
-    if complaint is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no complaint with id {complaint_id}")
+    complaint = load_visible(session, caller, Complaint, complaint_id, "complaint")
     complaint.status, complaint.closed_at = "closed", utcnow()
     session.add(complaint)
     record_audit(session, actor=caller.actor, action="complaint.closed", record_type="complaint",
@@ -125,10 +126,10 @@ def close_complaint(complaint_id: int, session: SessionDep, caller: RiskOwner) -
 
 
 @router.get("/risks")
-def list_risks(session: SessionDep, _caller: CurrentCaller, contract_id: int | None = None,
+def list_risks(session: SessionDep, caller: CurrentCaller, contract_id: Id | None = None,
                status_: Annotated[RiskStatus | None, Query(alias="status")] = None) -> list[dict[str, Any]]:
     """The risk register."""
-    query = select(Risk).order_by(Risk.id)
+    query = select(Risk).where(visible(caller.scope, Risk)).order_by(Risk.id)
     if contract_id is not None:
         query = query.where(Risk.contract_id == contract_id)
     if status_ is not None:
@@ -139,7 +140,7 @@ def list_risks(session: SessionDep, _caller: CurrentCaller, contract_id: int | N
 @router.post("/risks", status_code=status.HTTP_201_CREATED)
 def post_risk(data: RiskCreate, session: SessionDep, caller: RiskOwner) -> dict[str, Any]:
     """Add a risk with its owner and planned mitigation."""
-    _contract(session, data.contract_id)
+    _contract(session, data.contract_id, caller.scope)
     risk = Risk.model_validate(data.model_dump())
     session.add(risk)
     session.flush()
@@ -150,11 +151,9 @@ def post_risk(data: RiskCreate, session: SessionDep, caller: RiskOwner) -> dict[
 
 
 @router.patch("/risks/{risk_id}")
-def patch_risk(risk_id: int, changes: RiskUpdate, session: SessionDep, caller: RiskOwner) -> dict[str, Any]:
+def patch_risk(risk_id: Id, changes: RiskUpdate, session: SessionDep, caller: RiskOwner) -> dict[str, Any]:
     """Update a risk: owner, status, mitigation, or record the mitigation as implemented."""
-    risk = session.get(Risk, risk_id)
-    if risk is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no risk with id {risk_id}")
+    risk = load_visible(session, caller, Risk, risk_id, "risk")
     values = changes.model_dump(exclude_unset=True)
     done = values.pop("mitigation_done", None)
     before = risk.model_dump(mode="json")

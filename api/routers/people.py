@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 from sqlmodel import Session, select
 
-from api.deps import AdminCaller, CurrentCaller, SessionDep
+from api.deps import AdminCaller, CurrentCaller, SessionDep, load_visible
 from models.audit import record_audit
-from models.directory import DuplicateError, create_person, roles_of, set_roles
+from models.directory import DuplicateError, active_admin_count, create_person, roles_of, set_roles
 from models.people import (
     Organisation,
     OrganisationCreate,
@@ -18,6 +18,8 @@ from models.people import (
     PersonUpdate,
     Role,
 )
+from models.tenancy import visible
+from models.types import Id
 
 router = APIRouter(tags=["people"])
 
@@ -31,7 +33,7 @@ def public(session: Session, person: Person) -> PersonPublic:
     )
 
 
-def get_person(session: Session, person_id: int) -> Person:
+def get_person(session: Session, person_id: Id) -> Person:
     """The person with `person_id`, or 404."""
     person = session.get(Person, person_id)
     if person is None:
@@ -39,7 +41,7 @@ def get_person(session: Session, person_id: int) -> Person:
     return person
 
 
-def _check_org(session: Session, organisation_id: int | None) -> None:
+def _check_org(session: Session, organisation_id: Id | None) -> None:
     if organisation_id is not None and session.get(Organisation, organisation_id) is None:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -60,9 +62,10 @@ def me(session: SessionDep, caller: CurrentCaller) -> PersonPublic:
 
 
 @router.get("/people", response_model=list[PersonPublic])
-def list_people(session: SessionDep, _caller: CurrentCaller) -> list[PersonPublic]:
-    """Everyone in the directory."""
-    return [public(session, p) for p in session.exec(select(Person).order_by(Person.id))]
+def list_people(session: SessionDep, caller: CurrentCaller) -> list[PersonPublic]:
+    """Everyone in the directory the caller sees (customers: the provider's people and their own)."""
+    query = select(Person).where(visible(caller.scope, Person)).order_by(Person.id)
+    return [public(session, p) for p in session.exec(query)]
 
 
 @router.post("/people", response_model=PersonPublic, status_code=status.HTTP_201_CREATED)
@@ -74,19 +77,20 @@ def post_person(data: PersonCreate, session: SessionDep, caller: AdminCaller) ->
         display_name=data.display_name, phone=data.phone, organisation_id=data.organisation_id,
         notify_urls=data.notify_urls,
     )
+    person.contract_scoped = data.contract_scoped
     session.commit()
     return public(session, person)
 
 
 @router.get("/people/{person_id}", response_model=PersonPublic)
-def read_person(person_id: int, session: SessionDep, _caller: CurrentCaller) -> PersonPublic:
+def read_person(person_id: Id, session: SessionDep, caller: CurrentCaller) -> PersonPublic:
     """One person."""
-    return public(session, get_person(session, person_id))
+    return public(session, load_visible(session, caller, Person, person_id, "person"))
 
 
 @router.patch("/people/{person_id}", response_model=PersonPublic)
 def patch_person(
-    person_id: int, changes: PersonUpdate, session: SessionDep, caller: AdminCaller
+    person_id: Id, changes: PersonUpdate, session: SessionDep, caller: AdminCaller
 ) -> PersonPublic:
     """Change a person's details, roles or notification URLs (admin)."""
     person = get_person(session, person_id)
@@ -101,6 +105,11 @@ def patch_person(
     if roles is not None:
         set_roles(session, person_id=person_id, roles=roles)
     session.add(person)
+    session.flush()
+    if active_admin_count(session) == 0:  # nobody could manage people, tokens or roles any more
+        session.rollback()
+        raise HTTPException(status.HTTP_409_CONFLICT, f"person {person_id} is the last active admin: make someone "
+                            "else an admin first, then deactivate this person or drop their admin role")
     after = {"roles": sorted(roles_of(session, person_id=person_id)), "active": person.active}
     # Notification URLs may hold secrets: the audit says they changed, never what they are.
     changed = sorted(values) + (["notify_urls"] if urls is not None else [])
@@ -111,9 +120,9 @@ def patch_person(
 
 
 @router.get("/organisations", response_model=list[OrganisationPublic])
-def list_orgs(session: SessionDep, _caller: CurrentCaller) -> list[Organisation]:
-    """Provider and customer organisations."""
-    return list(session.exec(select(Organisation).order_by(Organisation.id)))
+def list_orgs(session: SessionDep, caller: CurrentCaller) -> list[Organisation]:
+    """Provider and customer organisations (customers see the providers and their own)."""
+    return list(session.exec(select(Organisation).where(visible(caller.scope, Organisation)).order_by(Organisation.id)))
 
 
 @router.post("/organisations", response_model=OrganisationPublic, status_code=status.HTTP_201_CREATED)

@@ -10,15 +10,17 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, select
 
-from api.deps import Caller, SessionDep, require_roles
+from api.deps import Caller, SessionDep, load_visible, require_roles
 from itss.runs import start_flow
 from models.audit import record_audit
+from models.clock import utcnow
 from models.contracts import Contract
-from models.db import utcnow
 from models.errors import FieldError
 from models.review import ArchiveAccess, ImprovementMeasure, QuarterlyReview, ReviewStatus
 from models.review_service import active_grant
 from models.roles import RoleKey
+from models.tenancy import find, visible
+from models.types import Id
 
 router = APIRouter(tags=["quarterly review"])
 Reader = Annotated[Caller, Depends(require_roles(
@@ -32,7 +34,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 class ReviewPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
-    contract_id: int
+    contract_id: Id
     year: int
     quarter: int
     status: ReviewStatus
@@ -43,7 +45,7 @@ class ReviewPublic(BaseModel):
 
 class ReviewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    contract_id: int
+    contract_id: Id
     year: int = Field(ge=2000, le=2100)
     quarter: int = Field(ge=1, le=4)
 
@@ -57,18 +59,15 @@ class MeasureUpdate(BaseModel):
     """Fields of an improvement measure to change; anything left out keeps its value."""
 
     model_config = ConfigDict(extra="forbid")
-    measure: str | None = Field(default=None, min_length=1, max_length=2000)
-    owner_role: RoleKey | None = None
+    measure: str = Field(default=None, min_length=1, max_length=2000)  # typed without None: null is refused
+    owner_role: RoleKey = Field(default=None)
     due_on: date | None = None
     status: str | None = Field(default=None, pattern=r"^(open|done)$")
     notes: str | None = Field(default=None, max_length=4000)
 
 
-def _review(session: Session, review_id: int) -> QuarterlyReview:
-    review = session.get(QuarterlyReview, review_id)
-    if review is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no quarterly review with id {review_id}")
-    return review
+def _review(session: Session, review_id: Id, caller: Caller) -> QuarterlyReview:
+    return load_visible(session, caller, QuarterlyReview, review_id, "quarterly review")
 
 
 def _readable(session: Session, review: QuarterlyReview, caller: Caller, what: str) -> None:
@@ -85,33 +84,51 @@ def _readable(session: Session, review: QuarterlyReview, caller: Caller, what: s
 
 
 @router.get("/reviews", response_model=list[ReviewPublic])
-def list_reviews(session: SessionDep, _caller: Reader, contract_id: int | None = None) -> list[QuarterlyReview]:
+def list_reviews(session: SessionDep, caller: Reader, contract_id: Id | None = None) -> list[QuarterlyReview]:
     """Quarterly reviews, newest quarter first."""
-    query = select(QuarterlyReview).order_by(QuarterlyReview.year.desc(), QuarterlyReview.quarter.desc())
+    query = select(QuarterlyReview).where(visible(caller.scope, QuarterlyReview)).order_by(
+        QuarterlyReview.year.desc(), QuarterlyReview.quarter.desc())
     if contract_id is not None:
         query = query.where(QuarterlyReview.contract_id == contract_id)
     return list(session.exec(query))
 
 
 @router.post("/reviews", status_code=status.HTTP_202_ACCEPTED)
-def post_review(data: ReviewRequest, session: SessionDep, caller: Manager) -> dict[str, str]:
-    """Review a contract's quarter now (the schedule does the previous quarter on the first day of each quarter)."""
-    if session.get(Contract, data.contract_id) is None:
+def post_review(data: ReviewRequest, session: SessionDep, caller: Manager) -> dict[str, Any]:
+    """Review a contract's quarter now (the schedule does the previous quarter on the first day of each quarter):
+    the review record exists when this answers, with its id; its run compiles it (status `requested` until then)."""
+    if find(session, caller.scope, Contract, data.contract_id) is None:
         raise FieldError("contract_id", f"no contract with id {data.contract_id}; GET /contracts lists them")
+    review = session.exec(select(QuarterlyReview).where(
+        QuarterlyReview.contract_id == data.contract_id, QuarterlyReview.year == data.year,
+        QuarterlyReview.quarter == data.quarter)).first()
+    if review is not None and review.status == ReviewStatus.ARCHIVED:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"{data.year} Q{data.quarter} of contract {data.contract_id} is "
+                                                      f"archived (review {review.id}); it is never compiled again")
+    if review is None:
+        review = QuarterlyReview(contract_id=data.contract_id, year=data.year, quarter=data.quarter,
+                                 status=ReviewStatus.REQUESTED)
+        session.add(review)
+        session.commit()  # before the run starts: its compile step finds this record and fills it
     run_id = start_flow("quarterly_review/quarterly_review", data.model_dump())
     if run_id is None:
+        if review.status == ReviewStatus.REQUESTED:  # nothing will ever compile it: leave nothing half-made
+            session.delete(review)
+            session.commit()
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
                             "the quarterly_review deployment could not be started (is `itss up` running?)")
-    record_audit(session, actor=caller.actor, action="review.requested", record_type="contract",
-                 record_id=data.contract_id, detail=f"{data.year} Q{data.quarter}: flow run {run_id}")
+    record_audit(session, actor=caller.actor, action="review.requested", record_type="quarterly_review",
+                 record_id=review.id,
+                 detail=f"contract {data.contract_id} {data.year} Q{data.quarter}: flow run {run_id}")
     session.commit()
-    return {"flow_run_id": run_id}
+    return {"id": review.id, "status": review.status.value, "flow_run_id": run_id,
+            "links": {"review": f"/reviews/{review.id}", "report": f"/reviews/{review.id}/report.html"}}
 
 
 @router.get("/reviews/{review_id}")
-def get_review(review_id: int, session: SessionDep, caller: Reader) -> dict[str, Any]:
+def get_review(review_id: Id, session: SessionDep, caller: Reader) -> dict[str, Any]:
     """One review with its figures, targets, trends and improvement measures."""
-    review = _review(session, review_id)
+    review = _review(session, review_id, caller)
     _readable(session, review, caller, "figures")
     measures = session.exec(select(ImprovementMeasure).where(ImprovementMeasure.review_id == review_id)
                             .order_by(ImprovementMeasure.id))
@@ -120,17 +137,17 @@ def get_review(review_id: int, session: SessionDep, caller: Reader) -> dict[str,
 
 
 @router.get("/reviews/{review_id}/report.html", response_class=HTMLResponse)
-def get_report_html(review_id: int, session: SessionDep, caller: Reader) -> HTMLResponse:
+def get_report_html(review_id: Id, session: SessionDep, caller: Reader) -> HTMLResponse:
     """The checklist as an HTML page with its charts."""
-    review = _review(session, review_id)
+    review = _review(session, review_id, caller)
     _readable(session, review, caller, "report.html")
     return HTMLResponse(review.html)
 
 
 @router.get("/reviews/{review_id}/report.xlsx")
-def get_report_xlsx(review_id: int, session: SessionDep, caller: Reader) -> Response:
+def get_report_xlsx(review_id: Id, session: SessionDep, caller: Reader) -> Response:
     """The same figures as an Excel workbook."""
-    review = _review(session, review_id)
+    review = _review(session, review_id, caller)
     _readable(session, review, caller, "report.xlsx")
     name = f"delivery-checklist-{review.contract_id}-{review.year}-Q{review.quarter}.xlsx"
     disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
@@ -138,9 +155,9 @@ def get_report_xlsx(review_id: int, session: SessionDep, caller: Reader) -> Resp
 
 
 @router.post("/reviews/{review_id}/access-requests", status_code=status.HTTP_202_ACCEPTED)
-def request_access(review_id: int, data: AccessRequest, session: SessionDep, caller: Reader) -> dict[str, Any]:
+def request_access(review_id: Id, data: AccessRequest, session: SessionDep, caller: Reader) -> dict[str, Any]:
     """Ask to read an archived review: the ops management department manager decides at a gate."""
-    review = _review(session, review_id)
+    review = _review(session, review_id, caller)
     if review.status != ReviewStatus.ARCHIVED:
         raise HTTPException(status.HTTP_409_CONFLICT, f"review {review_id} is not archived: read it directly")
     access = ArchiveAccess(review_id=review_id, person_id=caller.person.id, reason=data.reason)
@@ -159,11 +176,12 @@ def request_access(review_id: int, data: AccessRequest, session: SessionDep, cal
 
 
 @router.get("/improvement-measures")
-def list_measures(session: SessionDep, _caller: Reader, review_id: int | None = None,
+def list_measures(session: SessionDep, caller: Reader, review_id: Id | None = None,
                   status_: Annotated[str | None, Query(alias="status", pattern=r"^(open|done)$")] = None,
                   ) -> list[dict[str, Any]]:
     """Improvement measures (《交付改进措施表》), oldest first."""
-    query = select(ImprovementMeasure).order_by(ImprovementMeasure.id)
+    query = select(ImprovementMeasure).where(visible(caller.scope, ImprovementMeasure)).order_by(
+        ImprovementMeasure.id)
     if review_id is not None:
         query = query.where(ImprovementMeasure.review_id == review_id)
     if status_ is not None:
@@ -172,11 +190,9 @@ def list_measures(session: SessionDep, _caller: Reader, review_id: int | None = 
 
 
 @router.patch("/improvement-measures/{measure_id}")
-def patch_measure(measure_id: int, changes: MeasureUpdate, session: SessionDep, caller: Manager) -> dict[str, Any]:
+def patch_measure(measure_id: Id, changes: MeasureUpdate, session: SessionDep, caller: Manager) -> dict[str, Any]:
     """Edit a measure: what will be done, by whom, by when, done or not (audited)."""
-    measure = session.get(ImprovementMeasure, measure_id)
-    if measure is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no improvement measure with id {measure_id}")
+    measure = load_visible(session, caller, ImprovementMeasure, measure_id, "improvement measure")
     values = changes.model_dump(exclude_unset=True)
     before = {k: getattr(measure, k) for k in values}
     for key, value in values.items():

@@ -18,6 +18,7 @@ from models.sla import (
     SlaPolicySetCreate,
     SlaPolicySetPublic,
 )
+from models.types import Id
 
 router = APIRouter(prefix="/sla", tags=["sla"])
 SlaOwner = Annotated[Caller, Depends(require_roles(RoleKey.SERVICE_LEVEL_MANAGER))]
@@ -37,7 +38,7 @@ def list_sets(session: SessionDep, _caller: CurrentCaller) -> list[SlaPolicySetP
 
 
 @router.get("/policy-sets/{set_id}", response_model=SlaPolicySetPublic)
-def get_set(set_id: int, session: SessionDep, _caller: CurrentCaller) -> SlaPolicySetPublic:
+def get_set(set_id: Id, session: SessionDep, _caller: CurrentCaller) -> SlaPolicySetPublic:
     """One SLA policy set."""
     found = session.get(SlaPolicySet, set_id)
     if found is None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, HTTPException, status
 from sqlmodel import select
 
 from api.deps import AdminCaller, Caller, CurrentCaller, SessionDep
 from api.routers.people import get_person
+from config.settings import get_settings
 from models.audit import record_audit
-from models.db import utcnow
+from models.clock import utcnow
 from models.directory import issue_token
 from models.people import (
     ApiToken,
@@ -20,38 +23,48 @@ from models.people import (
     OnCallShiftPublic,
 )
 from models.roles import RoleKey
+from models.tenancy import visible
+from models.types import Id
 
 router = APIRouter(tags=["tokens"])
 
 
-def _self_or_admin(caller: Caller, person_id: int) -> None:
+def _self_or_admin(caller: Caller, person_id: Id) -> None:
     if caller.person.id != person_id and not caller.has(RoleKey.ADMIN):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only the token's owner or an admin may do this")
 
 
 @router.post("/people/{person_id}/tokens", response_model=ApiTokenIssued, status_code=201)
 def create_token(
-    person_id: int, data: ApiTokenCreate, session: SessionDep, caller: CurrentCaller
+    person_id: Id, data: ApiTokenCreate, session: SessionDep, caller: CurrentCaller
 ) -> ApiTokenIssued:
     """Issue a token; the secret is in this response only."""
     _self_or_admin(caller, person_id)
     get_person(session, person_id)
+    expires_at = data.expires_at
+    if person_id == caller.person.id:  # a token minting for its own person: always expires, never later
+        days = get_settings().self_token_days
+        longest = utcnow() + timedelta(days=days)
+        if expires_at is not None and expires_at > longest:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"expires_at: a token you mint for yourself "
+                                f"lasts at most {days} days (until {longest:%Y-%m-%d}); ask an admin for a longer one")
+        expires_at = expires_at or longest
     token, secret = issue_token(
-        session, person_id=person_id, actor=caller.actor, label=data.label, expires_at=data.expires_at
+        session, person_id=person_id, actor=caller.actor, label=data.label, expires_at=expires_at
     )
     session.commit()
     return ApiTokenIssued(**token.model_dump(exclude={"token_hash"}), token=secret)
 
 
 @router.get("/people/{person_id}/tokens", response_model=list[ApiTokenPublic])
-def list_tokens(person_id: int, session: SessionDep, caller: CurrentCaller) -> list[ApiToken]:
+def list_tokens(person_id: Id, session: SessionDep, caller: CurrentCaller) -> list[ApiToken]:
     """A person's tokens (never their secrets)."""
     _self_or_admin(caller, person_id)
     return list(session.exec(select(ApiToken).where(ApiToken.person_id == person_id)))
 
 
 @router.delete("/tokens/{token_id}", response_model=ApiTokenPublic)
-def revoke_token(token_id: int, session: SessionDep, caller: CurrentCaller) -> ApiToken:
+def revoke_token(token_id: Id, session: SessionDep, caller: CurrentCaller) -> ApiToken:
     """Revoke a token at once."""
     token = session.get(ApiToken, token_id)
     if token is None:
@@ -67,9 +80,9 @@ def revoke_token(token_id: int, session: SessionDep, caller: CurrentCaller) -> A
 
 
 @router.get("/rosters", response_model=list[OnCallShiftPublic])
-def list_shifts(session: SessionDep, _caller: CurrentCaller, role: RoleKey | None = None) -> list[OnCallShift]:
+def list_shifts(session: SessionDep, caller: CurrentCaller, role: RoleKey | None = None) -> list[OnCallShift]:
     """On-call shifts, optionally for one role."""
-    query = select(OnCallShift).order_by(OnCallShift.starts_at)
+    query = select(OnCallShift).where(visible(caller.scope, OnCallShift)).order_by(OnCallShift.starts_at)
     if role is not None:
         query = query.where(OnCallShift.role_key == role.value)
     return list(session.exec(query))
@@ -89,7 +102,7 @@ def add_shift(data: OnCallShiftCreate, session: SessionDep, caller: AdminCaller)
 
 
 @router.delete("/rosters/{shift_id}", status_code=204)
-def remove_shift(shift_id: int, session: SessionDep, caller: AdminCaller) -> None:
+def remove_shift(shift_id: Id, session: SessionDep, caller: AdminCaller) -> None:
     """Remove a shift (admin)."""
     shift = session.get(OnCallShift, shift_id)
     if shift is None:
