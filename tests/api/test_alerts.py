@@ -63,7 +63,10 @@ def test_same_alert_fifty_times_is_one_incident(client: TestClient, monitor, ci:
     assert incident.alert_count == 50 and not incident.unknown_ci
     assert incident.fault_class.value == "major"  # severity critical
     assert incident.title == "db-srv-01 /data 93% full"
-    assert incident.reported_at.isoformat().startswith("2026-11-24T02:15")
+    # Reported when it reached the desk (its response clock starts there); the monitor's startsAt is kept.
+    assert incident.occurred_at.isoformat().startswith("2026-11-24T02:15")
+    received = session.exec(select(InboxAlert.received_at).order_by(InboxAlert.id)).first()
+    assert incident.reported_at == received
     detail = client.get(f"/incidents/{incident.id}", headers=monitor).json()
     assert detail["incident"]["ci_ids"] == [ci]
     assert [c["measure"] for c in detail["clocks"]] == ["response", "on_site", "resolution"]
@@ -111,9 +114,12 @@ def test_unknown_ci_is_flagged_not_dropped(client: TestClient, monitor, session:
         IncidentEvent.kind == "reported")).one()
 
 
-def test_alert_webhook_needs_a_monitor_token(client: TestClient, headers) -> None:
+def test_alert_webhook_needs_a_monitor_token(client: TestClient, headers, session: Session) -> None:
     assert client.post("/alerts/alertmanager", json=PAYLOAD).status_code == 401
     assert client.post("/alerts/alertmanager", json=PAYLOAD, headers=headers[RoleKey.CUSTOMER_REP]).status_code == 403
+    # Refused means not taken in: no alert queued, no incident opened.
+    assert session.exec(select(func.count()).select_from(InboxAlert)).one() == 0
+    assert session.exec(select(func.count()).select_from(Incident)).one() == 0
 
 
 def test_generic_webhook_zabbix_style(client: TestClient, monitor, ci: int, session: Session) -> None:
@@ -147,7 +153,7 @@ def test_bad_import_names_row_and_field_and_stores_nothing(client: TestClient, m
     bad = CSV.replace("2026-03-06 17:45", "2026-03-06 16:00").replace(",70,", ",170,")
     response = client.post("/incidents/import?format=csv", content=bad.encode(), headers=monitor)
     assert response.status_code == 422
-    errors = response.json()["detail"]["errors"]
+    errors = response.json()["errors"]  # the one error shape: {detail, errors}
     assert any(e["row"] == 1 and e["field"] == "core_unavailable_pct" for e in errors)
     assert any(e["row"] == 2 and "acknowledged_at is before reported_at" in e["message"] for e in errors)
     assert count(session, Incident) == 0
@@ -235,7 +241,7 @@ def test_a_new_incidents_claim_is_renewed_only_by_its_holder(client: TestClient,
     long that the claim went stale and the sweeper took over, the dispatcher must not start a second run."""
     import time
 
-    from models.incident_service import claim_dispatch, claim_new
+    from models.incident_dispatch import claim_dispatch, claim_new
 
     incident = session.get(Incident, post_alerts(client, "/alerts/alertmanager", PAYLOAD, monitor)[0]["incident_id"])
     deadline = time.monotonic() + 20

@@ -56,12 +56,19 @@ def test_wrong_role_is_403_and_no_token_is_401(client: TestClient, session: Sess
     assert decide(client, g.id, admin).status_code == 403  # admins manage people, they do not approve
     assert client.post(f"/approvals/{g.id}/decision", json={"decision": "approve"}).status_code == 401
     assert client.get("/approvals").status_code == 401
+    session.expire_all()  # refused decisions leave the gate open and record no vote
+    assert session.get(ApprovalGate, g.id).status == GateStatus.PENDING
+    assert session.exec(select(ApprovalVote)).all() == []
 
 
 def test_unknown_option_is_422_naming_the_options(client: TestClient, session: Session) -> None:
     _, cab = person(session, "cab", RoleKey.CAB_MEMBER)
-    response = decide(client, gate(session).id, cab, "maybe")
+    g = gate(session)
+    response = decide(client, g.id, cab, "maybe")
     assert response.status_code == 422 and "approve" in response.json()["detail"]
+    session.expire_all()
+    assert session.get(ApprovalGate, g.id).status == GateStatus.PENDING
+    assert session.exec(select(ApprovalVote)).all() == []
 
 
 def test_quorum_two_of_three_one_vote_each(client: TestClient, session: Session) -> None:
@@ -89,7 +96,7 @@ def test_one_reject_vetoes_a_quorum_gate(client: TestClient, session: Session) -
 def test_hand_edited_decision_is_not_trusted(session: Session) -> None:
     g = gate(session)
     g.status, g.outcome, g.decision_token = GateStatus.APPROVED, "approve", "0" * 64
-    from models.db import utcnow
+    from models.clock import utcnow
 
     g.decided_at = utcnow()
     session.add(g)

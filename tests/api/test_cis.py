@@ -77,11 +77,13 @@ def test_duplicate_name_is_409_and_writes_nothing(client: TestClient, headers, s
     assert count(session, ConfigurationItem) == 1 and count(session, CIChange) == 1
 
 
-def test_rename_onto_existing_name_is_409(client: TestClient, headers) -> None:
+def test_rename_onto_existing_name_is_409(client: TestClient, headers, session: Session) -> None:
     eng = headers[RoleKey.ENGINEER]
     client.post("/cis", json=CI, headers=eng)
     other = client.post("/cis", json={**CI, "name": "agg-sw-01"}, headers=eng).json()
     assert client.patch(f"/cis/{other['id']}", json={"name": "core-sw-01"}, headers=eng).status_code == 409
+    assert client.get(f"/cis/{other['id']}", headers=eng).json()["name"] == "agg-sw-01"  # not renamed
+    assert count(session, CIChange) == 2  # the two creations, no change entry for the refused rename
 
 
 def test_bad_ip_on_update_is_422(client: TestClient, headers) -> None:

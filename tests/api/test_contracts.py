@@ -48,7 +48,7 @@ def test_contract_with_unknown_ci_is_refused_whole(client: TestClient, headers, 
     assert session.exec(select(func.count()).select_from(Contract)).one() == 0
 
 
-def test_contract_period_and_phase_checks(client: TestClient, headers) -> None:
+def test_contract_period_and_phase_checks(client: TestClient, headers, session: Session) -> None:
     pm = headers[RoleKey.PROJECT_MANAGER]
     customer = _customer(client, headers)
     backwards = client.post("/contracts", headers=pm, json={
@@ -59,6 +59,7 @@ def test_contract_period_and_phase_checks(client: TestClient, headers) -> None:
         "phases": [{"phase": "start", "starts_on": "2026-01-01", "ends_on": "2026-01-10"},
                    {"phase": "normal", "starts_on": "2026-01-20", "ends_on": "2026-03-31"}]})
     assert gap.status_code == 422 and "must start the day after" in gap.text
+    assert session.exec(select(func.count()).select_from(Contract)).one() == 0  # neither half-written
 
 
 def test_sla_policy_set_must_be_complete(client: TestClient, headers) -> None:

@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from models.audit import AuditEvent
+from models.contracts import Contract
 from models.incidents import Incident, IncidentStatus
+from models.people import Organisation, OrgKind
 from models.roles import RoleKey
+from tests.support.tenants import person
+
+
+def _customer_rep(session: Session) -> tuple[int, dict[str, str]]:
+    """A contract and a representative of its customer (who sees only that contract's records)."""
+    org = Organisation(name="电子政务办", kind=OrgKind.CUSTOMER)
+    session.add(org)
+    session.flush()
+    contract = Contract(code="EGOV", name="ops", customer_id=org.id, starts_on=date(2026, 1, 1),
+                        ends_on=date(2026, 12, 31))
+    session.add(contract)
+    session.commit()
+    return contract.id, person(session, "customer", RoleKey.CUSTOMER_REP, org=org.id)[1]
 
 
 def test_a_closed_incident_is_scored_once_by_the_customer(client: TestClient, session: Session, headers) -> None:
-    open_one, closed = Incident(title="open"), Incident(title="closed", status=IncidentStatus.CLOSED)
+    contract_id, customer = _customer_rep(session)
+    open_one = Incident(title="open", contract_id=contract_id)
+    closed = Incident(title="closed", status=IncidentStatus.CLOSED, contract_id=contract_id)
     session.add_all([open_one, closed])
     session.commit()
-    customer = headers[RoleKey.CUSTOMER_REP]
     assert client.post(f"/incidents/{closed.id}/satisfaction", json={"score": 4},
                        headers=headers[RoleKey.ENGINEER]).status_code == 403
     assert client.post(f"/incidents/{open_one.id}/satisfaction", json={"score": 4}, headers=customer).status_code == 409
@@ -26,8 +44,10 @@ def test_a_closed_incident_is_scored_once_by_the_customer(client: TestClient, se
     assert session.exec(select(AuditEvent).where(AuditEvent.action == "incident.rated")).one().after == {"score": 4}
 
 
-def test_complaints_are_recorded_and_closed(client: TestClient, headers) -> None:
-    created = client.post("/complaints", json={"subject": "slow callback"}, headers=headers[RoleKey.CUSTOMER_REP])
+def test_complaints_are_recorded_and_closed(client: TestClient, headers, session: Session) -> None:
+    contract_id, customer = _customer_rep(session)
+    created = client.post("/complaints", json={"subject": "slow callback", "contract_id": contract_id},
+                          headers=customer)
     assert created.status_code == 201 and created.json()["status"] == "open"
     naive = client.post("/complaints", json={"subject": "x", "received_at": "2026-11-23T10:00:00"},
                         headers=headers[RoleKey.SERVICE_DESK])

@@ -8,9 +8,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from models.db import utcnow
-from models.incident_service import check_recurrence, sweep_clocks
-from models.incidents import Incident, IncidentEvent, Problem
+from models.clock import utcnow
+from models.incident_clocks import sweep_clocks
+from models.incidents import Incident, IncidentEvent
+from models.problems.service import check_recurrence
+from models.problems.tables import Problem
 from models.roles import RoleKey
 from models.sla import SlaMeasure
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,12 +10,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
 from models.audit import AuditEvent
-from models.people import ApiToken
+from models.clock import utcnow
+from models.people import ApiToken, Person
 from models.roles import RoleKey
 
 
 def test_health_needs_no_token(client: TestClient) -> None:
-    assert client.get("/health").json() == {"status": "ok", "database": "ok"}
+    # The in-process API runs without the pulse thread; tests/system/unattended/test_pulse.py checks the pulse.
+    assert client.get("/health").json() == {"status": "ok", "database": "ok", "pulse": "disabled"}
 
 
 @pytest.mark.parametrize("auth", [None, "Bearer itss_wrong", "Basic abc"])
@@ -57,9 +59,10 @@ def test_admin_creates_person_and_token_shown_once(client: TestClient, headers, 
     assert stored.token_hash != token and token not in stored.token_hash
 
 
-def test_non_admin_cannot_create_people(client: TestClient, headers) -> None:
+def test_non_admin_cannot_create_people(client: TestClient, headers, session: Session) -> None:
     response = client.post("/people", json={"name": "x", "roles": []}, headers=headers[RoleKey.ENGINEER])
     assert response.status_code == 403
+    assert session.exec(select(Person).where(Person.name == "x")).all() == []
 
 
 def test_unknown_role_lists_valid_ones(client: TestClient, headers) -> None:
@@ -74,6 +77,7 @@ def test_duplicate_person_is_409(client: TestClient, headers) -> None:
     client.post("/people", json={"name": "dup", "roles": []}, headers=admin)
     response = client.post("/people", json={"name": "dup", "roles": []}, headers=admin)
     assert response.status_code == 409 and response.json()["errors"][0]["field"] == "name"
+    assert len(client.get("/people", headers=admin).json()) == len(RoleKey) + 1  # one per role, one "dup"
 
 
 def test_revoked_and_expired_tokens_stop_working(client: TestClient, headers, make_person) -> None:
@@ -83,17 +87,18 @@ def test_revoked_and_expired_tokens_stop_working(client: TestClient, headers, ma
     assert client.delete(f"/tokens/{tokens[0]['id']}", headers=own).status_code == 200
     assert client.get("/people/me", headers=own).status_code == 401
 
-    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    past = (utcnow() - timedelta(minutes=1)).isoformat()
     expired = client.post(f"/people/{me['id']}/tokens", json={"expires_at": past},
                           headers=headers[RoleKey.ADMIN]).json()["token"]
     assert client.get("/people/me", headers={"Authorization": f"Bearer {expired}"}).status_code == 401
 
 
-def test_people_cannot_mint_tokens_for_others(client: TestClient, headers, make_person) -> None:
+def test_people_cannot_mint_tokens_for_others(client: TestClient, headers, make_person, session: Session) -> None:
     make_person("victim", RoleKey.LEADERSHIP)
     victim = next(p for p in client.get("/people", headers=headers[RoleKey.ENGINEER]).json() if p["name"] == "victim")
     response = client.post(f"/people/{victim['id']}/tokens", json={}, headers=headers[RoleKey.ENGINEER])
-    assert response.status_code == 403
+    assert response.status_code == 403 and "token" not in response.json()
+    assert len(session.exec(select(ApiToken).where(ApiToken.person_id == victim["id"])).all()) == 1  # their own
 
 
 def test_deactivated_person_is_locked_out(client: TestClient, headers, make_person) -> None:

@@ -25,7 +25,7 @@ def token(session: Session, name: str, role: RoleKey) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
 
 
-def gate_for(client: TestClient, headers: dict, key_prefix: str, timeout: float = 60) -> dict:
+def gate_for(client: TestClient, headers: dict, key_prefix: str, timeout: float = 240) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for gate in client.get("/approvals", headers=headers).json():
@@ -67,7 +67,7 @@ def test_alert_to_closed_incident(client: TestClient, session: Session, tmp_path
         decide(client, customer, "consent-", "consent", "确认恢复")
 
         flow_run_id = client.get(f"/incidents/{incident_id}", headers=oncall).json()["incident"]["flow_run_id"]
-        assert wait_state(flow_run_id, lambda s: s.is_final(), 90, served) == "Completed"
+        assert wait_state(flow_run_id, lambda s: s.is_final(), 180, served) == "Completed"
     finally:
         served.kill9()
 

@@ -9,7 +9,9 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,7 +19,7 @@ from openpyxl import load_workbook
 from prefect.client.orchestration import get_client
 from sqlmodel import Session, select
 
-from itss.deployments import load_specs
+from itss.deployment_specs import load_specs
 from models.audit import AuditEvent
 from models.outbox import Notification
 from models.people import Person
@@ -58,7 +60,7 @@ def decide_on(client: TestClient, headers: dict, key: str, review_id: int, decis
     raise AssertionError(f"no {key} gate for review {review_id}")
 
 
-def reviews_waiting(session: Session, count: int, served: ServedFlow, timeout: float = 90) -> list[QuarterlyReview]:
+def reviews_waiting(session: Session, count: int, served: ServedFlow, timeout: float = 240) -> list[QuarterlyReview]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         session.expire_all()
@@ -87,11 +89,11 @@ def test_unattended_review_to_archive_and_approved_reading(client: TestClient, s
     with get_client(sync_client=True) as prefect:
         deployment = prefect.read_deployment_by_name("quarterly_review/quarterly_review")
         parent = prefect.create_flow_run_from_deployment(deployment.id, parameters={"year": 2026, "quarter": 3})
-    assert wait_state(parent.id, lambda s: s.is_final(), 60, served["quarterly_review"]) == "Completed"
+    assert wait_state(parent.id, lambda s: s.is_final(), 180, served["quarterly_review"]) == "Completed"
     reviews = reviews_waiting(session, 2, served["quarterly_review"])  # both active contracts, each at its PM gate
     review = next(r for r in reviews if r.contract_id == year["contract"])
     # The status moves just before the gate opens: the run is suspended moments later.
-    assert wait_state(review.flow_run_id, lambda s: s.is_paused(), 30, served["quarterly_review"]) == "Suspended"
+    assert wait_state(review.flow_run_id, lambda s: s.is_paused(), 180, served["quarterly_review"]) == "Suspended"
     deadline = time.monotonic() + 30
     while not receiver.received and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -101,11 +103,13 @@ def test_unattended_review_to_archive_and_approved_reading(client: TestClient, s
 
     # The figures are the hand-worked ones; every unmet target has a measure and a risk.
     detail = client.get(f"/reviews/{review.id}", headers=pm).json()
-    assert detail["metrics"]["incidents"]["timely_resolution_rate"] == 0.5
+    assert detail["metrics"]["incidents"]["timely_resolution_rate"] == 0.4286  # G4 counted missed: 3/7
     assert detail["metrics"]["changes"]["outage_minutes"] == 95.5
     assert len(detail["measures"]) == 9 and {m["target"] for m in detail["measures"]} >= {
         "timely_resolution_rate", "escalation_rate", "late_cmdb_updates"}
-    assert all(m["due_on"] == "2026-10-31" for m in detail["measures"])
+    # Due a set time (30 days) after compilation, never a date already past when the review was compiled.
+    compiled = datetime.fromisoformat(detail["review"]["compiled_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert all(m["due_on"] == (compiled + timedelta(days=30)).date().isoformat() for m in detail["measures"])
     raised = session.exec(select(Risk).where(Risk.key == f"review:{year['contract']}:escalation_rate")).one()
     assert raised.owner_role == "technical_support" and raised.status == "open"
     measure = detail["measures"][0]
@@ -125,7 +129,8 @@ def test_unattended_review_to_archive_and_approved_reading(client: TestClient, s
     workbook = load_workbook(io.BytesIO(client.get(f"/reviews/{review.id}/report.xlsx", headers=pm).content))
     assert workbook.sheetnames[:3] == ["Targets", "Inspections", "SLA"]
     targets = {row[0]: row for row in workbook["Targets"].iter_rows(min_row=2, values_only=True)}
-    assert targets["Timely resolution rate"][1:4] == (0.5, "≥ 0.6", "NO")
+    assert targets["Timely resolution rate"][1:4] == (0.4286, "≥ 0.6", "NO")
+    assert "None" not in html.text and "0 risks open" not in html.text
     assert targets["Timely response rate"][3] == "yes"
     (artifacts_dir / "quarterly-review.html").write_text(html.text)
     _render_in_chromium(html.text, artifacts_dir)
@@ -133,7 +138,7 @@ def test_unattended_review_to_archive_and_approved_reading(client: TestClient, s
     # PM review → customer review → archived.
     decide_on(client, pm, "pm-review", review.id, "approve", "figures checked")
     decide_on(client, customer, "customer-review", review.id, "accept", "同意")
-    assert wait_state(review.flow_run_id, lambda s: s.is_final(), 60, served["quarterly_review"]) == "Completed"
+    assert wait_state(review.flow_run_id, lambda s: s.is_final(), 180, served["quarterly_review"]) == "Completed"
     session.refresh(review)
     assert review.status == "archived" and review.archived_at is not None
 
@@ -142,7 +147,7 @@ def test_unattended_review_to_archive_and_approved_reading(client: TestClient, s
     asked = client.post(f"/reviews/{review.id}/access-requests", headers=slm, json={"reason": "SLA audit"})
     assert asked.status_code == 202, asked.text
     decide_on(client, ops, "archive-access", review.id, "approve", "for the audit")
-    wait_state(asked.json()["flow_run_id"], lambda s: s.is_final(), 60, served["archive_access"])
+    wait_state(asked.json()["flow_run_id"], lambda s: s.is_final(), 180, served["archive_access"])
     assert client.get(f"/reviews/{review.id}/report.html", headers=slm).status_code == 200
     assert client.get(f"/reviews/{review.id}/report.html", headers=pm).status_code == 403  # no grant of its own
     actions = [a.action for a in session.exec(select(AuditEvent).where(
@@ -156,9 +161,10 @@ def test_unattended_review_to_archive_and_approved_reading(client: TestClient, s
 def _render_in_chromium(html: str, artifacts_dir: Path) -> None:
     """The page as a person sees it: three charts with a size, and a screenshot to look at."""
     if CHROMIUM is None:
-        if os.environ.get("ITSS_REQUIRE_PEERS"):
+        if os.environ.get("ITSS_REQUIRE_PEERS") == "1":
             pytest.fail("chromium is required here (CI installs Debian's 'chromium')")
-        return  # the HTML assertions above stand; the screenshot needs Debian's 'chromium'
+        # Reported as a skip, not a pass: the page was never seen (the HTML assertions above did run).
+        pytest.skip("the rendered page needs headless Chromium (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -7,7 +7,7 @@ import http.server
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -18,12 +18,14 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.sorting import TaskRunSort
 from sqlmodel import Session, select
 
-from itss.settings import get_settings
+from config.settings import get_settings
 from models.audit import AuditEvent
-from models.changes import ChangeRequest, ChangeStep
+from models.changes import ChangeRequest, ChangeStep, ChangeTemplate
+from models.clock import utcnow
 from models.directory import create_person, issue_token
 from models.gates import ApprovalGate
 from models.roles import RoleKey
+from tasks.changes import SHORT_WAIT
 from tests.flows.test_emergency_response import decide, gate_for, token
 from tests.support.files import tree
 from tests.support.serving import ServedFlow, wait_state
@@ -33,8 +35,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
 @pytest.fixture(scope="module")
 def served(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedFlow]:
-    """The release_deployment deployment served once for the module (each test's changes are its own)."""
-    flow = ServedFlow("flows.release_deployment:release_deployment", tmp_path_factory.mktemp("serve"))
+    """The release_deployment deployment served once for the module (each test's changes are its own).
+
+    Its changes must run now whatever today is: on a statutory holiday (e.g. 2026-10-02) the freeze would
+    push them past the holiday. The freeze itself is proven on explicit dates in
+    tests/models/test_holiday_blocks.py and tests/models/test_change_windows.py."""
+    flow = ServedFlow("flows.release_deployment:release_deployment", tmp_path_factory.mktemp("serve"),
+                      env={"ITSS_FREEZE_STATUTORY_HOLIDAYS": "false"})
     flow.wait_registered("release_deployment/release_deployment")
     yield flow
     flow.kill9()
@@ -97,7 +104,7 @@ def release(target: Path, port: int, **overrides) -> dict:
     return {**body, **overrides}
 
 
-def finished(client: TestClient, change_id: int, headers: dict, served: ServedFlow, timeout: float = 90) -> dict:
+def finished(client: TestClient, change_id: int, headers: dict, served: ServedFlow, timeout: float = 240) -> dict:
     """The change once it reached an outcome and its flow run ended (report, review and notices come after)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -117,6 +124,11 @@ def standard(client: TestClient, session: Session, body: dict, name: str, **chan
     template = {"name": name, "standard_kind": "nonprod_software", "planned_minutes": 20, **runbook}
     created = client.post("/change-templates", json=template, headers=cm)
     assert created.status_code == 201, created.text
+    # The CAB's approval of a template is its own flow (tests/system/test_template_approval.py); here it is given.
+    approved = session.get(ChangeTemplate, created.json()["id"])
+    approved.approval_status = "approved"
+    session.add(approved)
+    session.commit()
     return {"title": f"{name} on the test system", "change_type": "standard", "template": name, **change}
 
 
@@ -166,7 +178,8 @@ def test_normal_change_approved_two_of_three_by_the_cab_completes_and_updates_th
     assert detail["review"]["status"] == "open"
     assert client.post(f"/changes/{change_id}/review", json={"goal_met": True, "summary": "clean"},
                        headers=cm).status_code == 200
-    month = datetime.now(get_settings().tz).strftime("%Y-%m")
+    # The month the change finished in, not today's: at 23:59 on the last day of a month they differ.
+    month = datetime.fromisoformat(change["finished_at"]).astimezone(get_settings().tz).strftime("%Y-%m")
     metrics = client.get(f"/changes/metrics?month={month}", headers=cm).json()
     assert metrics["by_type"] == {"standard": 0, "normal": 1, "major": 0, "emergency": 0}
     assert metrics["missed_goal"] == 0 and metrics["outage_minutes"] == pytest.approx(change["outage_minutes"], abs=0.01)
@@ -219,12 +232,14 @@ def test_standard_change_needs_no_approval_and_a_failing_step_rolls_back_exactly
 def test_change_outside_its_window_waits_as_a_scheduled_run_then_runs_when_it_opens(
         client: TestClient, session: Session, served: ServedFlow, target: Path, health: int) -> None:
     engineer = token(session, "qian-engineer", RoleKey.ENGINEER)
-    opens = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=30)
+    # Far enough ahead that the flow, however slow to start on a loaded machine, sees the window as
+    # "later" (more than SHORT_WAIT away) and schedules a run instead of waiting in-process.
+    opens = utcnow().replace(microsecond=0) + SHORT_WAIT + timedelta(seconds=60)
     change = standard(client, session, release(target, health), "app upgrade", window_start=opens.isoformat(),
                       window_end=(opens + timedelta(hours=2)).isoformat())
     change_id = submit(client, change, engineer)
 
-    deadline = time.monotonic() + 40
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         change = client.get(f"/changes/{change_id}", headers=engineer).json()["change"]
         if change["status"] == "scheduled":
@@ -238,7 +253,7 @@ def test_change_outside_its_window_waits_as_a_scheduled_run_then_runs_when_it_op
     assert (target / "version").read_text() == "2.3\n"
     assert session.exec(select(ChangeStep).where(ChangeStep.change_id == change_id)).all() == []
 
-    detail = finished(client, change_id, engineer, served, timeout=120)
+    detail = finished(client, change_id, engineer, served, timeout=240)
     assert detail["change"]["status"] == "succeeded"
     first_step = min(datetime.fromisoformat(s["started_at"]) for s in detail["steps"])
     assert first_step >= opens
@@ -259,7 +274,7 @@ def test_reexecution_after_a_gate_never_reruns_a_completed_step(
     change_id = submit(client, standard(client, session, body, "traffic switch"), engineer)
     gate = gate_for(client, engineer, "confirm-1")
     run_before = client.get(f"/changes/{change_id}", headers=engineer).json()["change"]["flow_run_id"]
-    wait_state(run_before, lambda s: s.is_paused(), 30, served)  # suspended: its process has ended
+    wait_state(run_before, lambda s: s.is_paused(), 180, served)  # suspended: its process has ended
     assert marker.read_text() == "stop\n"
     decide(client, engineer, "confirm-1", "continue", "drained")
 
@@ -268,12 +283,27 @@ def test_reexecution_after_a_gate_never_reruns_a_completed_step(
     assert marker.read_text().split() == ["stop", "switch"]  # the step before the gate ran once
     assert [s["name"] for s in detail["steps"] if s["phase"] == "deploy"] == ["stop traffic", "traffic drained?",
                                                                              "switch"]
-    with get_client(sync_client=True) as prefect:  # the suspended run re-executed from the top after the gate
-        tasks = prefect.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(run_before)])),
-                                       sort=TaskRunSort.EXPECTED_START_TIME_ASC, limit=200)
-    assert sum(t.name.startswith("begin-change") for t in tasks) == 2
-    assert sum(t.name.startswith("run-runbook") for t in tasks) == 3  # before the gate, and twice after it
+    # The suspended run re-executed from the top after the gate: Prefect writes task-run records from its
+    # event stream, after the run ended, so wait for them to arrive (and fail if they never add up).
+    assert task_run_counts(run_before, ("begin-change", "run-runbook"), until={"begin-change": 2,
+                                                                             "run-runbook": 3}) == {
+        "begin-change": 2, "run-runbook": 3}  # run-runbook: before the gate, and twice after it
     assert gate["subject"].startswith(f"Change #{change_id}")
+
+
+def task_run_counts(flow_run_id: str, prefixes: tuple[str, ...], until: dict[str, int],
+                    timeout: float = 180) -> dict[str, int]:
+    """How many task runs of the flow run start with each prefix, once they reach `until` (or at the timeout)."""
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as prefect:
+        while True:
+            tasks = prefect.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(flow_run_id)])),
+                sort=TaskRunSort.EXPECTED_START_TIME_ASC, limit=200)
+            counts = {p: sum(t.name.startswith(p) for t in tasks) for p in prefixes}
+            if counts == until or time.monotonic() > deadline:
+                return counts
+            time.sleep(0.5)
 
 
 @pytest.mark.parametrize(("change", "field"), [
@@ -301,7 +331,10 @@ def test_bad_change_is_422_naming_the_field_and_stores_nothing(client: TestClien
 def test_wrong_role_and_no_token(client: TestClient, session: Session, tmp_path: Path) -> None:
     customer = token(session, "customer", RoleKey.CUSTOMER_REP)
     assert client.post("/changes", json=release(tmp_path, 1), headers=customer).status_code == 403
+    assert client.post("/changes", json=release(tmp_path, 1)).status_code == 401
     assert client.get("/changes").status_code == 401
+    assert session.exec(select(ChangeRequest)).all() == []  # refused: nothing stored, nothing audited
+    assert session.exec(select(AuditEvent).where(AuditEvent.record_type == "change_request")).all() == []
 
 
 def test_emergency_change_runs_outside_the_window_with_the_ecab_approval_recorded(
@@ -310,7 +343,7 @@ def test_emergency_change_runs_outside_the_window_with_the_ecab_approval_recorde
     cm = token(session, "cm", RoleKey.CHANGE_MANAGER)
     ours, theirs = token(session, "leader-ours", RoleKey.LEADERSHIP), token(session, "leader-customer",
                                                                             RoleKey.LEADERSHIP)
-    later = datetime.now(get_settings().tz) + timedelta(hours=3)
+    later = utcnow().astimezone(get_settings().tz) + timedelta(hours=3)
     window = {"name": "nightly", "weekdays": [1, 2, 3, 4, 5, 6, 7], "start": later.strftime("%H:%M"),
               "end": (later + timedelta(hours=1)).strftime("%H:%M")}
     assert client.post("/change-windows", json=window, headers=engineer).status_code == 403
@@ -336,7 +369,7 @@ def test_major_change_needs_both_managers_and_a_failed_rollback_opens_an_inciden
     engineer = token(session, "wu-engineer", RoleKey.ENGINEER)
     ops, leader = token(session, "ops-manager", RoleKey.OPS_MANAGER), token(session, "leader", RoleKey.LEADERSHIP)
     ci = client.post("/cis", json={"name": "core-sw-01", "ci_type": "switch"}, headers=engineer).json()
-    now = datetime.now(UTC)
+    now = utcnow()
     body = release(target, health, change_type="major", characteristics=["network_topology"], ci_ids=[ci["id"]],
                    window_start=now.isoformat(), window_end=(now + timedelta(hours=4)).isoformat())
     body["steps"].append({"name": "apply VLAN plan", "command": "exit 1"})

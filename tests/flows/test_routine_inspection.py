@@ -130,7 +130,8 @@ def deployment_schedules() -> dict[str, tuple[str, str, dict]]:
 
 
 def test_each_plan_runs_on_its_own_cron_schedule_in_prefect(client: TestClient, headers) -> None:
-    from itss.deployments import _plan_schedules, load_specs, runner_deployments
+    from itss.deployment_specs import load_specs
+    from itss.deployments import _plan_schedules, runner_deployments
 
     specs = [s for s in load_specs() if s.name == "routine_inspection"]
     runner_deployments(specs)[0].apply()  # as `itss up` applies prefect.yaml: the demo plan at 09:00

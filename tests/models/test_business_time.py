@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,7 +10,8 @@ import pytest
 from models.business_time import (
     BusinessCalendar,
     CalendarKind,
-    CalendarNotCoveredError,
+    StatutoryCalendar,
+    YearSchedule,
     deadline,
     elapsed,
     is_working_day,
@@ -102,16 +103,44 @@ def test_paused_interval_excluded_and_deadline_pushed() -> None:
     assert deadline(at("2026-11-24 17:00"), 2 * H, BIZ, night) == at("2026-11-25 10:00")
 
 
-def test_year_not_covered_raises_clear_error() -> None:
-    with pytest.raises(CalendarNotCoveredError, match="2027.*not available.*holidays"):
-        deadline(at("2027-03-01 09:00"), H, BIZ)
+# Explicit years, so that nothing here depends on which years the `holidays` library covers.
+Y2026 = YearSchedule(2026, frozenset({date(2026, 10, 1)}), frozenset({date(2026, 10, 10)}), "entered")
+ENTERED = StatutoryCalendar({2026: Y2026}, use_library=False)
+BIZ_ENTERED = BusinessCalendar(CalendarKind.BUSINESS, SH, statutory=ENTERED)
+
+
+def test_a_year_nobody_entered_runs_provisionally_and_says_so() -> None:
+    # 2026-12-31 is a Thursday; 2027 is not entered: weekdays less the library's festivals (1 January).
+    start = at("2026-12-31 17:05")
+    due = deadline(start, 2 * H, BIZ_ENTERED)
+    assert due == at("2027-01-04 10:05")  # 55 min on Thursday, New Year, weekend, 65 min on Monday
+    assert BIZ_ENTERED.provisional_years(start, due) == [2027]
+    assert BIZ_ENTERED.provisional_years(at("2026-12-31 09:00"), at("2026-12-31 12:00")) == []
     # 7x24 needs no statutory calendar.
     assert deadline(at("2027-03-01 09:00"), H, ALWAYS) == at("2027-03-01 10:00")
 
 
-def test_walk_into_uncovered_year_raises() -> None:
-    with pytest.raises(CalendarNotCoveredError):
-        deadline(at("2026-12-31 17:30"), H, BIZ)
+def test_elapsed_reads_no_day_after_its_end() -> None:
+    # Arrival 14:00 against a 12:00 deadline on the last working day of an entered year: 4 h elapsed,
+    # the next year is never consulted (it used to raise for 2027 and drop the clock).
+    only_2026 = StatutoryCalendar({2026: Y2026}, use_library=False)
+
+    class Guard(StatutoryCalendar):
+        def year(self, year: int) -> YearSchedule:
+            assert year == 2026, f"elapsed() read {year}"
+            return only_2026.year(year)
+
+    biz = BusinessCalendar(CalendarKind.BUSINESS, SH, statutory=Guard())
+    assert elapsed(at("2026-12-31 10:00"), at("2026-12-31 14:00"), biz) == 3 * H
+    assert elapsed(at("2026-12-31 10:00"), at("2026-12-31 18:00"), biz) == 7 * H
+
+
+def test_entered_rows_decide_holidays_and_make_up_days() -> None:
+    # National Day (a Thursday) rests; Saturday 10 October works.
+    assert not is_working_day(date(2026, 10, 1), ENTERED)
+    assert is_working_day(date(2026, 10, 10), ENTERED)
+    assert deadline(at("2026-09-30 17:00"), 2 * H, BIZ_ENTERED) == at("2026-10-02 10:00")
+    assert deadline(at("2026-10-09 17:00"), 2 * H, BIZ_ENTERED) == at("2026-10-10 10:00")
 
 
 def test_naive_datetimes_refused() -> None:

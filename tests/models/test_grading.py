@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from models.grading import ImpactFacts, Level, Scope, emergency_level, fault_class
+from models.grading import SEVERITY, ImpactFacts, Level, Scope, emergency_level, fault_class
 from models.sla import FaultClass
 
 
@@ -43,11 +43,38 @@ def test_nationwide_never_lowers_a_higher_level() -> None:
     assert level(70, 30, Scope.NATIONWIDE) == Level.I
 
 
-def test_total_every_input_gets_one_level() -> None:
-    grid = itertools.product([0, 19.99, 20, 40, 60, 60.01, 100], [0, 6, 6.01, 12, 12.01, 24, 24.01, 100],
-                             list(Scope))
-    for pct, hours, scope in grid:
-        assert level(pct, hours, scope) in set(Level)
+PCTS = [0, 19.99, 20, 40, 60, 60.01, 100]
+HOURS = [0, 6, 6.01, 12, 12.01, 24, 24.01, 100]
+
+
+def _by_the_table(pct: float, hours: float, scope: Scope) -> Level:
+    """The module docstring's table, row by row, first match wins."""
+    rows = [
+        (pct > 60 and hours > 12, Level.I),
+        (20 <= pct <= 60 and hours > 24, Level.I),
+        (20 <= pct <= 60 and 12 < hours <= 24, Level.II),
+        (pct > 60 and hours <= 12, Level.II),
+        (pct >= 20 and 6 < hours <= 12, Level.III),
+        (scope == Scope.NATIONWIDE and hours > 6, Level.III),
+    ]
+    return next((found for matches, found in rows if matches), Level.ORDINARY)
+
+
+def test_every_input_gets_the_level_of_the_table() -> None:
+    for pct, hours, scope in itertools.product(PCTS, HOURS, list(Scope)):
+        assert level(pct, hours, scope) == _by_the_table(pct, hours, scope), (pct, hours, scope)
+
+
+def test_a_worse_outage_never_gets_a_lower_level() -> None:
+    # More systems down, a longer recovery or a wider scope may raise the level, never lower it.
+    for scope in Scope:
+        for i, j in itertools.product(range(len(PCTS)), range(len(HOURS))):
+            here = SEVERITY[level(PCTS[i], HOURS[j], scope)]
+            if i + 1 < len(PCTS):
+                assert SEVERITY[level(PCTS[i + 1], HOURS[j], scope)] >= here, (PCTS[i + 1], HOURS[j], scope)
+            if j + 1 < len(HOURS):
+                assert SEVERITY[level(PCTS[i], HOURS[j + 1], scope)] >= here, (PCTS[i], HOURS[j + 1], scope)
+            assert SEVERITY[level(PCTS[i], HOURS[j], Scope.NATIONWIDE)] >= here
 
 
 def test_fault_class() -> None:

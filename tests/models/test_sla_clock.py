@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from models.business_time import BusinessCalendar, CalendarKind
+from models.business_time import BusinessCalendar, CalendarKind, StatutoryCalendar, YearSchedule
 from models.sla import DEFAULT_TARGETS, FaultClass, SlaMeasure
-from models.sla_clock import clocks
+from models.sla_clock import Verdict, clocks
 
 SH = ZoneInfo("Asia/Shanghai")
 CALENDARS = {kind: BusinessCalendar(kind, SH) for kind in CalendarKind}
@@ -68,7 +68,45 @@ def test_paused_clock_excluded_and_deadline_moves() -> None:
     assert unpaused[SlaMeasure.RESOLUTION].elapsed_minutes == 295 and unpaused[SlaMeasure.RESOLUTION].breached
 
 
-def test_uncovered_year_reported_not_raised() -> None:
-    states = run(FaultClass.GENERAL, "2027-01-05 09:00", ack="2027-01-05 09:05", now="2027-01-05 10:00")
-    assert states[SlaMeasure.ON_SITE].error and "2027" in states[SlaMeasure.ON_SITE].error
-    assert states[SlaMeasure.RESOLUTION].due_at == at("2027-01-05 09:05") + timedelta(hours=24)
+def test_a_year_nobody_entered_gives_a_provisional_clock_not_an_error() -> None:
+    entered_2026 = StatutoryCalendar({2026: YearSchedule(2026, frozenset(), frozenset(), "entered")},
+                                     use_library=False)
+    calendars = {kind: BusinessCalendar(kind, SH, statutory=entered_2026) for kind in CalendarKind}
+    states = {s.measure: s for s in clocks(
+        targets=DEFAULT_TARGETS, fault_class=FaultClass.GENERAL, reported_at=at("2026-12-31 17:00"),
+        acknowledged_at=at("2026-12-31 17:05"), on_site_at=None, resolved_at=None, pauses=[],
+        now=at("2026-12-31 17:30"), calendars=calendars)}
+    on_site = states[SlaMeasure.ON_SITE]
+    assert on_site.due_at == at("2027-01-04 10:05") and on_site.provisional_years == (2027,)
+    assert on_site.verdict is Verdict.RUNNING and on_site.elapsed_minutes == 25
+    assert not states[SlaMeasure.RESPONSE].provisional  # 7x24 needs no statutory calendar
+
+
+def test_one_verdict_lunch_break_arrival_is_met() -> None:
+    # Acknowledged 10:00, due 12:00; on site 12:40 in the lunch break: 120 business minutes, met.
+    states = run(FaultClass.GENERAL, "2026-11-24 09:55", ack="2026-11-24 10:00", on_site="2026-11-24 12:40")
+    on_site = states[SlaMeasure.ON_SITE]
+    assert on_site.due_at == at("2026-11-24 12:00") and on_site.elapsed_minutes == 120
+    assert on_site.verdict is Verdict.MET and not on_site.breached
+    late = run(FaultClass.GENERAL, "2026-11-24 09:55", ack="2026-11-24 10:00", on_site="2026-11-24 13:01")
+    assert late[SlaMeasure.ON_SITE].verdict is Verdict.MISSED and late[SlaMeasure.ON_SITE].breached
+
+
+def test_verdicts_running_missed_and_not_applicable() -> None:
+    # Unresolved: within target it runs; past it, missed though never stopped.
+    running = run(FaultClass.MAJOR, "2026-11-24 09:00", ack="2026-11-24 09:05", now="2026-11-24 10:00")
+    assert running[SlaMeasure.RESOLUTION].verdict is Verdict.RUNNING
+    late = run(FaultClass.MAJOR, "2026-11-24 09:00", ack="2026-11-24 09:05", now="2026-11-24 13:06")
+    assert late[SlaMeasure.RESOLUTION].verdict is Verdict.MISSED and late[SlaMeasure.ON_SITE].breached
+    # Resolved without a visit: no on-site measure, whatever the time.
+    remote = run(FaultClass.MAJOR, "2026-11-24 09:00", ack="2026-11-24 09:05", resolved="2026-11-24 12:00")
+    assert remote[SlaMeasure.ON_SITE].verdict is Verdict.NOT_APPLICABLE and not remote[SlaMeasure.ON_SITE].breached
+    assert remote[SlaMeasure.RESOLUTION].verdict is Verdict.MET
+    # Not acknowledged: on-site and resolution have not started.
+    assert run(FaultClass.MAJOR, "2026-11-24 09:00", now="2026-11-24 09:05")[SlaMeasure.ON_SITE].verdict \
+        is Verdict.NOT_STARTED
+    # Transition phase: no SLA, nothing breached even hours late.
+    states = clocks(targets=DEFAULT_TARGETS, fault_class=FaultClass.MAJOR, reported_at=at("2026-11-24 09:00"),
+                    acknowledged_at=None, on_site_at=None, resolved_at=None, pauses=[],
+                    now=at("2026-11-24 18:00"), calendars=CALENDARS, applicable=False)
+    assert all(s.verdict is Verdict.NOT_APPLICABLE and not s.breached for s in states)

@@ -10,7 +10,7 @@ from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from models.db import utcnow
+from models.clock import utcnow
 from models.directory import create_person
 from models.outbox import Notification, NotificationStatus
 from models.roles import RoleKey
@@ -111,7 +111,7 @@ def test_apprise_config_tags_route_by_role(session: Session, tmp_path: Path, mon
     config.write_text(f"urls:\n  - json://127.0.0.1:{receiver.port}/engineers:\n      tag: engineer\n"
                       f"  - json://127.0.0.1:{receiver.port}/leaders:\n      tag: leadership\n")
     monkeypatch.setenv("ITSS_APPRISE_CONFIG", str(config))
-    from itss.settings import get_settings
+    from config.settings import get_settings
 
     get_settings.cache_clear()
     channels._config.cache_clear()

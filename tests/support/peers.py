@@ -1,8 +1,9 @@
-"""Real servers on loopback for the inspection probes: HTTP, TLS with a chosen expiry, a silent port, SSH."""
+"""Real servers on loopback for the inspection probes: HTTP, TLS with a chosen expiry, a silent port, snmpd.
+
+SSH: tests/support/sshd.py starts the real OpenSSH server."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import http.server
 import shutil
@@ -15,7 +16,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import asyncssh
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -128,55 +128,6 @@ def silent_server() -> Iterator[int]:
         for conn in held:
             conn.close()
         listener.close()
-
-
-class _Shell(asyncssh.SSHServer):
-    def begin_auth(self, username: str) -> bool:
-        return True
-
-    def password_auth_supported(self) -> bool:
-        return True
-
-    def validate_password(self, username: str, password: str) -> bool:
-        return username == "inspector" and password == "s3cret-ssh"
-
-
-async def _answer(process: asyncssh.SSHServerProcess) -> None:
-    # What `df --output=pcent /data | tail -1` prints on a disk 87 % full; anything else fails.
-    if process.command and process.command.startswith("df "):
-        process.stdout.write(" 87%\n")
-        process.exit(0)
-    else:
-        process.stderr.write(f"{process.command}: command not found\n")
-        process.exit(127)
-
-
-@contextmanager
-def ssh_server(directory: Path) -> Iterator[int]:
-    """An SSH server (asyncssh's) on loopback: user 'inspector', password 's3cret-ssh'."""
-    host_key = asyncssh.generate_private_key("ssh-ed25519")
-    port = free_port()
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    holder: list = []
-
-    def run() -> None:  # the server's own loop in its own thread (the test may run one already)
-        asyncio.set_event_loop(loop)
-        holder.append(loop.run_until_complete(asyncssh.create_server(
-            _Shell, "127.0.0.1", port, server_host_keys=[host_key], process_factory=_answer)))
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert ready.wait(20), "the SSH server did not start"
-    try:
-        yield port
-    finally:
-        loop.call_soon_threadsafe(holder[0].close)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
 
 
 @contextmanager

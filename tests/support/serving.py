@@ -19,15 +19,16 @@ ROOT = Path(__file__).resolve().parents[2]
 class ServedFlow:
     """A runner process serving `entrypoint`, logging to `workdir/serve.log`."""
 
-    def __init__(self, entrypoint: str, workdir: Path) -> None:
+    def __init__(self, entrypoint: str, workdir: Path, env: dict[str, str] | None = None) -> None:
         self.entrypoint = entrypoint
         self.workdir = workdir
+        self.extra_env = env or {}
         self.log = workdir / "serve.log"
         self.process = self._start()
 
     def _start(self) -> subprocess.Popen[bytes]:
         env = dict(os.environ, PREFECT_API_URL=str(PREFECT_API_URL.value()), PYTHONPATH=str(ROOT),
-                   PREFECT_LOCAL_STORAGE_PATH=str(self.workdir / "results"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+                   PREFECT_LOCAL_STORAGE_PATH=str(self.workdir / "results"), PREFECT_SERVER_ANALYTICS_ENABLED="false", **self.extra_env)
         return subprocess.Popen([sys.executable, "-m", "itss.cli", "serve", "--entrypoint", self.entrypoint],
                                 cwd=ROOT, env=env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
                                 start_new_session=True)
@@ -42,7 +43,7 @@ class ServedFlow:
         self.kill9()
         self.process = self._start()
 
-    def wait_registered(self, deployment: str, timeout: float = 60) -> None:
+    def wait_registered(self, deployment: str, timeout: float = 180) -> None:
         """Block until the deployment exists in Prefect."""
         deadline = time.monotonic() + timeout
         with get_client(sync_client=True) as client:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,8 @@ import pytest
 from models.inspection import CheckStatus
 from tasks.probes import PROBES, ProbeContext, Target, run_check
 from tests.support.net import free_port
-from tests.support.peers import http_server, silent_server, snmp_agent, ssh_server, tls_server
+from tests.support.peers import http_server, silent_server, snmp_agent, tls_server
+from tests.support.sshd import sshd_server
 
 LOCAL = Target(ci_id=1, name="web-01", host="127.0.0.1")
 
@@ -67,17 +70,27 @@ async def test_a_hanging_service_is_cut_by_the_timeout() -> None:
 
 
 async def test_ssh_command_value_against_thresholds(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("ITSS_TEST_SSH_PASSWORD", "s3cret-ssh")
-    with ssh_server(tmp_path) as port:
-        params = {"command": "df --output=pcent /data | tail -1", "username": "inspector", "port": port,
-                  "password_env": "ITSS_TEST_SSH_PASSWORD", "known_hosts": None, "unit": "%"}
-        disk = await check("ssh_command", params, warning=80, critical=90)
+    # The host's own `df`, run by a real sshd: the probe must report the number df prints there.
+    local = subprocess.run(["df", "--output=pcent", str(tmp_path)], capture_output=True, text=True, check=True)
+    used = float(local.stdout.split()[-1].rstrip("%"))
+    with sshd_server(tmp_path / "sshd") as sshd:
+        params = {"command": f"df --output=pcent {tmp_path} | tail -1", "username": sshd.user, "port": sshd.port,
+                  "key_file": str(sshd.key_file), "known_hosts": str(sshd.known_hosts), "unit": "%"}
+        warn = await check("ssh_command", params, warning=used - 1, critical=used + 50)
+        crit = await check("ssh_command", params, warning=used - 2, critical=used - 1)
+        fine = await check("ssh_command", params, warning=used + 1, critical=used + 2)
         failing = await check("ssh_command", params | {"command": "no-such-tool"})
-        monkeypatch.setenv("ITSS_TEST_SSH_PASSWORD", "wrong")
-        refused = await check("ssh_command", params)
-    assert disk.status == CheckStatus.WARNING and disk.value == 87.0 and disk.threshold == "warn ≥ 80, crit ≥ 90"
-    assert failing.status == CheckStatus.ERROR and "exit 127" in failing.message
-    assert refused.status == CheckStatus.ERROR and "s3cret" not in refused.message and "wrong" not in refused.message
+        stranger = await check("ssh_command", params | {"key_file": str(sshd.stranger_key)})
+        spoofed = await check("ssh_command", params | {"known_hosts": str(sshd.wrong_known_hosts)})
+        monkeypatch.setenv("ITSS_TEST_SSH_PASSWORD", "s3cret-ssh")
+        password = await check("ssh_command", params | {"key_file": None, "password_env": "ITSS_TEST_SSH_PASSWORD"})
+    assert warn.status == CheckStatus.WARNING and warn.value == used
+    assert warn.threshold == f"warn ≥ {used - 1:g}, crit ≥ {used + 50:g}"
+    assert crit.status == CheckStatus.CRITICAL and fine.status == CheckStatus.OK and fine.value == used
+    assert failing.status == CheckStatus.ERROR and "exit 127" in failing.message and "not found" in failing.message
+    assert stranger.status == CheckStatus.ERROR and stranger.value is None  # an unauthorised key is refused
+    assert spoofed.status == CheckStatus.ERROR and spoofed.value is None  # a host key not in known_hosts is refused
+    assert password.status == CheckStatus.ERROR and "s3cret" not in password.message  # and never echoed
 
 
 async def test_snmp_get_from_debian_snmpd(tmp_path: Path) -> None:
@@ -108,9 +121,19 @@ async def test_database_connection_check_against_postgresql(monkeypatch) -> None
     assert unset.status == CheckStatus.ERROR and "ITSS_NOT_SET_ANYWHERE" in unset.message
 
 
+def _icmp_sockets_permitted() -> bool:
+    # The kernel decides (sysctl net.ipv4.ping_group_range), so ask it directly, independently of the probe.
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP).close()
+    except PermissionError:
+        return False
+    return True
+
+
 async def test_ping_loopback_or_a_clear_not_permitted() -> None:
     result = await check("ping", {"count": 1})
-    if result.status == CheckStatus.ERROR:
-        assert "ICMP not permitted" in result.message
+    if _icmp_sockets_permitted():
+        assert result.status == CheckStatus.OK and result.value is not None and result.value >= 0
     else:
-        assert result.status == CheckStatus.OK and result.value is not None
+        assert result.status == CheckStatus.ERROR and result.value is None
+        assert "ICMP not permitted" in result.message and "ping_group_range" in result.message

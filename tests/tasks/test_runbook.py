@@ -10,7 +10,8 @@ import pytest
 from models.change_spec import RunbookStep
 from tasks.runbook import StepContext, mask, run_step
 from tests.support.files import tree
-from tests.support.peers import http_server, ssh_server
+from tests.support.peers import http_server
+from tests.support.sshd import sshd_server
 
 
 def test_shell_exit_code_output_and_timeout(tmp_path: Path) -> None:
@@ -81,12 +82,15 @@ def test_http_step_checks_the_status(tmp_path: Path) -> None:
 
 
 def test_ssh_step_runs_on_the_host_and_checks_the_exit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RUNBOOK_SSH_PASSWORD", "s3cret-ssh")
-    with ssh_server(tmp_path) as port:
-        common = dict(kind="ssh", host="app-srv-01", port=port, username="inspector",
-                      password_env="RUNBOOK_SSH_PASSWORD", known_hosts=None)
+    # A real sshd runs the step in a real shell: its side effect, output and exit code are the host's.
+    marker = tmp_path / "deployed"
+    with sshd_server(tmp_path / "sshd") as sshd:
+        common = dict(kind="ssh", host="app-srv-01", port=sshd.port, username=sshd.user, key_file=str(sshd.key_file),
+                      known_hosts=str(sshd.known_hosts))
         ctx = StepContext(backup_dir=tmp_path, hosts={"app-srv-01": "127.0.0.1"})
-        ok = run_step(RunbookStep(name="disk", command="df --output=pcent /data | tail -1", **common), ctx)
-        bad = run_step(RunbookStep(name="nope", command="systemctl restart app", **common), ctx)
-    assert ok.ok and "87%" in ok.output
-    assert not bad.ok and bad.exit_code == 127 and "s3cret-ssh" not in bad.output
+        ok = run_step(RunbookStep(name="deploy", command=f"echo 2.4 > {marker} && cat {marker}", **common), ctx)
+        bad = run_step(RunbookStep(name="nope", command="no-such-tool --restart app", **common), ctx)
+        failed = run_step(RunbookStep(name="exit 3", command="echo partial; exit 3", **common), ctx)
+    assert ok.ok and ok.exit_code == 0 and "2.4" in ok.output and marker.read_text() == "2.4\n"
+    assert not bad.ok and bad.exit_code == 127 and "not found" in bad.output
+    assert not failed.ok and failed.exit_code == 3 and "partial" in failed.output

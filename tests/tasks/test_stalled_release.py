@@ -40,4 +40,15 @@ def test_stalled_release_is_flagged_once(session: Session) -> None:
     flagged = session.exec(select(AuditEvent).where(AuditEvent.action == "change.stalled")).one()
     assert flagged.detail == failed_run
     note = session.exec(select(Notification).where(Notification.event == "change.stalled")).one()
-    assert note.recipient == f"person:{manager.id}" and "Retry it in Prefect" in note.body
+    assert note.recipient == f"person:{manager.id}" and "The sweeper retries it" in note.body
+    # ...and retried by the same sweep, under the release rule (completed steps skipped, interrupted rolled back).
+    recovered = session.exec(select(AuditEvent).where(AuditEvent.action == "run.recovered")).one()
+    assert recovered.record_type == "change_request" and f"run {failed_run} found FAILED; retried" == recovered.detail
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(UUID(failed_run)).state.name == "AwaitingRetry"
+    told = session.exec(select(Notification).where(Notification.event == "run.recovered")).all()
+    assert [n.recipient for n in told] == [f"person:{manager.id}"]
