@@ -49,8 +49,8 @@ def main() -> None:
 
     from prefect.testing.utilities import prefect_test_harness
 
+    from config.settings import get_settings
     from flows.routine_inspection import routine_inspection
-    from itss.settings import get_settings
     from models.cmdb import ConfigurationItem
     from models.db import session_scope
     from models.inspection_plan import PlanSpec

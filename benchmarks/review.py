@@ -143,7 +143,7 @@ def one(url: str, args: argparse.Namespace) -> None:
     os.environ["ITSS_DATABASE_URL"] = url
     from sqlmodel import Session
 
-    from itss.settings import get_settings
+    from config.settings import get_settings
     from models.contracts import Contract
     from models.db import get_engine
     from models.migrate import upgrade
