@@ -35,6 +35,9 @@ class ErrorBody(BaseModel):
     errors: list[FieldProblem] = Field(default_factory=list, description="empty unless particular fields are at fault")
 
 
+RETRY_AFTER_SECONDS = 15
+
+
 def _body(status: int, description: str) -> dict[str, Any]:
     return {"model": ErrorBody, "description": description}
 
@@ -140,8 +143,11 @@ async def http_error(_request: Request, exc: Exception) -> JSONResponse:
         errors, detail = list(detail.get("errors", [])), detail.get("message", "invalid request")
     elif exc.status_code == 422:
         errors = _named(str(detail))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 503:  # Prefect busy or away: every such answer says when to try again
+        headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
     return JSONResponse(status_code=exc.status_code, content={"detail": str(detail), "errors": errors},
-                        headers=exc.headers)
+                        headers=headers or None)
 
 
 def install(app: FastAPI) -> None:

@@ -28,9 +28,21 @@ def working(calendar: BusinessCalendar, minute: int) -> bool:
         begin <= local.time() < end for begin, end in calendar.periods)
 
 
+# Which minutes of the window are working ones, counted once per calendar: the mutation run (.ci/mutation.sh)
+# forks every mutant from a process that already ran this test, so each mutant reuses the count made
+# with the unmutated code, and checks only `elapsed` and `deadline` against it.
+_WORKING: dict[CalendarKind, list[bool]] = {}
+
+
 def counted(calendar: BusinessCalendar, pauses: list[tuple[int, int]]) -> list[bool]:
     """For each minute of the window: does it count (working, and in no pause)?"""
-    return [working(calendar, m) and not any(b <= m < e for b, e in pauses) for m in range(MINUTES)]
+    if calendar.kind not in _WORKING:
+        _WORKING[calendar.kind] = [working(calendar, m) for m in range(MINUTES)]
+    paused = [False] * MINUTES
+    for begin, end in pauses:
+        for minute in range(max(begin, 0), min(end, MINUTES)):
+            paused[minute] = True
+    return [w and not p for w, p in zip(_WORKING[calendar.kind], paused, strict=True)]
 
 
 def case(rng: random.Random) -> tuple[int, int, list[tuple[int, int]]]:
