@@ -27,6 +27,7 @@ from models.alert_inbox import InboxAlert
 from models.clock import utcnow
 from models.db import begin_write, get_engine, serialized_writes
 from models.roles import RoleKey
+from models.rows import id_of
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
@@ -95,7 +96,8 @@ class AlertWriter:
                 outcomes.append([])
                 rows.extend(_row(item, caller.actor, now) for item in job.items)
             ids = (
-                list(session.scalars(insert(InboxAlert).returning(InboxAlert.id, sort_by_parameter_order=True), rows))
+                list(session.scalars(
+                    insert(InboxAlert).returning(id_of(InboxAlert), sort_by_parameter_order=True), rows))
                 if rows
                 else []
             )

@@ -28,6 +28,7 @@ from models.incident_dispatch import claim_new
 from models.incident_service import count_alerts, note_repeat, open_alert_incident
 from models.incidents import Incident, IncidentStatus, log_event
 from models.roles import RoleKey
+from models.rows import stored_id
 from notifications.outbox import enqueue
 
 log = logging.getLogger(__name__)
@@ -58,12 +59,13 @@ def _batch(limit: int, budget: float, *, careful: bool) -> tuple[int, list[tuple
                 select(func.pg_try_advisory_xact_lock(ADVISORY_LOCK))):
             return 0, []  # another process is at it
         rows = session.exec(select(InboxAlert).where(InboxAlert.status == AlertStatus.PENDING)
-                            .order_by(InboxAlert.id).limit(limit)).all()
+                            .order_by(col(InboxAlert.id)).limit(limit)).all()
         # Repeats are most of a storm: their open incidents are read once a batch and their counts
         # added with one UPDATE each, instead of a query and an update per alert.
         fingerprints = {row.fingerprint for row in rows}
         open_incidents = {i.fingerprint: i for i in session.exec(select(Incident).where(
-            col(Incident.fingerprint).in_(fingerprints), Incident.status != IncidentStatus.CLOSED))}
+            col(Incident.fingerprint).in_(fingerprints), Incident.status != IncidentStatus.CLOSED))
+            if i.fingerprint is not None}  # always set: matched on it
         counts: Counter[int] = Counter()
         deadline = time.monotonic() + budget
         taken = 0
@@ -90,7 +92,7 @@ def _apply(session: Session, row: InboxAlert, open_incidents: dict[str, Incident
     created = False
     if incident is not None:
         if note_repeat(session, incident, firing=row.firing, actor=row.actor):
-            counts[incident.id] += 1
+            counts[stored_id(incident)] += 1
     elif row.firing:
         alert = row.alert
         incident, created = open_alert_incident(
@@ -100,9 +102,9 @@ def _apply(session: Session, row: InboxAlert, open_incidents: dict[str, Incident
             received_at=row.received_at)
         open_incidents[row.fingerprint] = incident
         if created:  # (if another writer opened it meanwhile, record_alert counted this alert on it)
-            new.append((int(incident.id), claim_new(incident)))
+            new.append((stored_id(incident), claim_new(incident)))
     row.status, row.created = AlertStatus.PROCESSED, created
-    row.incident_id = int(incident.id) if incident is not None else None
+    row.incident_id = stored_id(incident) if incident is not None else None
     if row.truncated and incident is not None:
         note_truncation(session, incident, row)
 
@@ -112,7 +114,7 @@ def note_truncation(session: Session, incident: Incident, row: InboxAlert) -> No
     timeline, and to the service desk, who must look in the monitor for the rest."""
     incident.alerts_truncated = max(incident.alerts_truncated, row.truncated)
     session.add(incident)
-    log_event(session, incident.id, actor=row.actor, kind="alerts_truncated",
+    log_event(session, stored_id(incident), actor=row.actor, kind="alerts_truncated",
               detail=f"the monitor left {row.truncated} alert(s) of this group out of its notification and they "
                      "could not be fetched from it; look in the monitor for them", data={"alert_id": row.id})
     enqueue(session, event="alerts.truncated", dedupe_prefix=f"alert:{row.id}:truncated",
@@ -126,7 +128,8 @@ def note_truncation(session: Session, incident: Incident, row: InboxAlert) -> No
 def _apply_alone(session: Session, row: InboxAlert, open_incidents: dict[str, Incident], counts: Counter[int],
                  new: list[tuple[int, str]]) -> None:
     # State is local until the savepoint holds: a rolled-back alert leaves nothing behind.
-    mine_open, mine_counts, mine_new = dict(open_incidents), Counter[int](), []
+    mine_new: list[tuple[int, str]] = []
+    mine_open, mine_counts = dict(open_incidents), Counter[int]()
     try:
         with session.begin_nested():
             _apply(session, row, mine_open, mine_counts, mine_new)

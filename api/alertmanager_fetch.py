@@ -33,8 +33,9 @@ async def fetch_group(external_url: str, group_labels: dict[str, str], receiver:
     if not allowed(external_url):
         log.warning("not fetching truncated alerts from %s: host not in alertmanager_fetch_hosts", external_url)
         return None
-    params: list[tuple[str, str]] = [("active", "true"), ("silenced", "false"), ("inhibited", "false"),
-                                     ("receiver", f"^{re.escape(receiver)}$")]
+    # Typed as httpx's query values: a list is invariant, so list[tuple[str, str]] would not be accepted.
+    params: list[tuple[str, str | int | float | bool | None]] = [
+        ("active", "true"), ("silenced", "false"), ("inhibited", "false"), ("receiver", f"^{re.escape(receiver)}$")]
     params += [("filter", f'{name}="{value}"') for name, value in sorted(group_labels.items())]
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT) as client:

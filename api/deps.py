@@ -14,6 +14,7 @@ from models.db import get_engine
 from models.directory import authenticate, roles_of
 from models.people import Person
 from models.roles import RoleKey
+from models.rows import stored_id
 from models.tenancy import Scope, find, scope_for
 
 
@@ -41,6 +42,11 @@ class Caller:
         """How this caller appears in audit entries."""
         return f"person:{self.person.id}"
 
+    @property
+    def person_id(self) -> int:
+        """The caller's person id (set: a signed-in person was read from the database)."""
+        return stored_id(self.person)
+
     def has(self, *roles: RoleKey) -> bool:
         return any(role.value in self.roles for role in roles)
 
@@ -59,7 +65,7 @@ def caller_for(session: Session, secret: str, *, commit: bool = True) -> Caller:
 
 def make_caller(session: Session, person: Person) -> Caller:
     """A signed-in person with their roles and tenancy scope."""
-    roles = frozenset(roles_of(session, person_id=person.id))
+    roles = frozenset(roles_of(session, person_id=stored_id(person)))
     return Caller(person=person, roles=roles, scope=scope_for(session, person, roles))
 
 

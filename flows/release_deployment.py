@@ -50,6 +50,8 @@ def release_deployment(change_id: int) -> str:
         announce_change(change_id, "window-missed")
         return ChangeStatus.WINDOW_MISSED.value
     if slot.when == "later":  # a scheduled run, not a sleeping process
+        if slot.start is None:  # nothing has run yet: fail loudly rather than schedule for no time
+            raise ValueError(f"change {change_id}: find_slot said 'later' without the window's start")
         schedule_in_window(change_id, slot.start, run_id)
         announce_change(change_id, "scheduled")
         return ChangeStatus.SCHEDULED.value
@@ -58,9 +60,11 @@ def release_deployment(change_id: int) -> str:
     announce_change(change_id, "started")
     progress = run_steps(change_id, StepPhase.DEPLOY, run_id, slot.end)
     while progress.waiting_for is not None:  # a confirm step: a person says go on or abort
-        outcome = request_approval(confirm_gate(change_id, plan.title, progress.waiting_for, progress.step_name,
+        # run_steps names the step it waits at; mid-runbook, a missing name must not stop the change half done.
+        step_name = progress.step_name or f"step {progress.waiting_for + 1}"
+        outcome = request_approval(confirm_gate(change_id, plan.title, progress.waiting_for, step_name,
                                                 plan.contract_id))
-        record_confirmation(change_id, progress.waiting_for, progress.step_name, outcome)
+        record_confirmation(change_id, progress.waiting_for, step_name, outcome)
         progress = run_steps(change_id, StepPhase.DEPLOY, run_id, slot.end)
 
     failure = progress.failure

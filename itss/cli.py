@@ -17,6 +17,7 @@ from models.migrate import upgrade
 from models.people import Person
 from models.reference import ensure_reference_data
 from models.roles import RoleKey, parse_role
+from models.rows import stored_id
 
 app = typer.Typer(help="ITSS process orchestrator.", no_args_is_help=True, add_completion=False)
 user_app = typer.Typer(help="People and their API tokens.", no_args_is_help=True)
@@ -263,7 +264,7 @@ def user_add(
         with session_scope() as session:
             person = create_person(session, name=name, roles=roles, actor="cli", email=email,
                                    display_name=display_name)
-            _, secret = issue_token(session, person_id=person.id, actor="cli")
+            _, secret = issue_token(session, person_id=stored_id(person), actor="cli")
     except DuplicateError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None
@@ -280,7 +281,7 @@ def user_token(name: str, label: str = "cli") -> None:
         if person is None:
             console.print(f"[red]error:[/] no person named {name!r}; add them with `itss user add`")
             raise typer.Exit(1)
-        _, secret = issue_token(session, person_id=person.id, actor="cli", label=label)
+        _, secret = issue_token(session, person_id=stored_id(person), actor="cli", label=label)
     console.print(secret, soft_wrap=True)
 
 

@@ -21,6 +21,7 @@ from models.inspection_plan import parse_yaml
 from models.inspection_service import save_plan
 from models.people import Organisation, OrgKind, Person
 from models.roles import RoleKey
+from models.rows import stored_id
 
 ACTOR = "system:demo"
 PROVIDER = "运维服务商 (demo provider)"
@@ -102,7 +103,7 @@ def load_demo(session: Session) -> DemoResult:
     """Load the demo contract, inventory and people; a second call changes nothing."""
     existing = session.exec(select(Contract).where(Contract.code == CONTRACT_CODE)).first()
     if existing is not None:
-        return DemoResult(contract_id=existing.id, tokens={}, created=False)
+        return DemoResult(contract_id=stored_id(existing), tokens={}, created=False)
     orgs = {PROVIDER: _org(session, PROVIDER, OrgKind.PROVIDER), CUSTOMER: _org(session, CUSTOMER, OrgKind.CUSTOMER)}
     tokens: dict[str, tuple[str, str]] = {}
     estate = ensure_estate(get_settings())  # the loopback peers the demo CIs point at, and the inbox
@@ -115,9 +116,9 @@ def load_demo(session: Session) -> DemoResult:
                 organisation_id=orgs[org].id, email=f"{name}@demo.invalid",
                 notify_urls=[estate.inbox_url(name)],  # their own channel: a box in the demo inbox
             )
-            _, secret = issue_token(session, person_id=person.id, actor=ACTOR, label="demo")
+            _, secret = issue_token(session, person_id=stored_id(person), actor=ACTOR, label="demo")
             tokens[name] = (role.value, secret)
-        team.append(TeamMemberSpec(person_id=person.id, role_key=role))
+        team.append(TeamMemberSpec(person_id=stored_id(person), role_key=role))
     ci_ids = []
     for name, ci_type, vendor, model, rack, ip, criticality, tags in INVENTORY:
         ci = session.exec(select(ConfigurationItem).where(ConfigurationItem.name == name)).first()
@@ -126,7 +127,7 @@ def load_demo(session: Session) -> DemoResult:
                 name=name, ci_type=ci_type, vendor=vendor, model=model, rack=rack, ip=ip,
                 criticality=criticality, tags=tags, hostname=name, location="机房 6F",
             ))
-        ci_ids.append(ci.id)
+        ci_ids.append(stored_id(ci))
     for code, title, description in SERVICES:
         if session.exec(select(ServiceCatalogEntry).where(ServiceCatalogEntry.code == code)).first() is None:
             session.add(ServiceCatalogEntry(code=code, name=title, description=description))
@@ -136,7 +137,7 @@ def load_demo(session: Session) -> DemoResult:
     starts_on, ends_on = date(past_quarter(today)[0], 1, 1), date(today.year, 12, 31)
     years = f"{starts_on.year}" if starts_on.year == ends_on.year else f"{starts_on.year}–{ends_on.year}"
     contract = create_contract(session, actor=ACTOR, data=ContractCreate(
-        code=CONTRACT_CODE, name=f"电子政务办 IT 系统运维服务 {years}", customer_id=orgs[CUSTOMER].id,
+        code=CONTRACT_CODE, name=f"电子政务办 IT 系统运维服务 {years}", customer_id=stored_id(orgs[CUSTOMER]),
         starts_on=starts_on, ends_on=ends_on,
         service_codes=[code for code, _, _ in SERVICES], ci_ids=ci_ids, team=team,
     ))
@@ -147,5 +148,5 @@ def load_demo(session: Session) -> DemoResult:
     session.add(ChangeWindow(name="weekday nights", weekdays=[1, 2, 3, 4, 5], start="22:00", end="06:00",
                              timezone="Asia/Shanghai"))
     # A past quarter of history (itss/demo_history.py), so the first review shows real figures and charts.
-    load_demo_history(session, contract.id, today, get_settings().tz)
-    return DemoResult(contract_id=contract.id, tokens=tokens, created=True)
+    load_demo_history(session, stored_id(contract), today, get_settings().tz)
+    return DemoResult(contract_id=stored_id(contract), tokens=tokens, created=True)

@@ -25,6 +25,7 @@ import socket
 import ssl
 import threading
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -269,7 +270,7 @@ async def serve_estate(settings: Settings, cis: list[tuple[str, str, str]]) -> N
     loop = asyncio.get_running_loop()
     for name, kind, ip in cis:
         if kind in ("switch", "router"):
-            await loop.create_datagram_endpoint(lambda n=name: _SnmpAgent(SNMP_IF_STATUS.get(n, 1)),
+            await loop.create_datagram_endpoint(partial(_SnmpAgent, SNMP_IF_STATUS.get(name, 1)),  # made at once
                                                 local_addr=(ip, ports.snmp))
         if kind in ("vpn_gateway", "security_device", "load_balancer", "firewall"):
             _https_peer(directory, name, ip, ports.https)

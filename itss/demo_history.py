@@ -26,6 +26,7 @@ from models.people import Person
 from models.review import Complaint, Risk, RiskStatus, Satisfaction
 from models.review_metrics import previous_quarter, quarter_bounds
 from models.roles import RoleKey
+from models.rows import id_of, stored_id
 
 ACTOR = "system:demo"
 SYMPTOMS = [
@@ -101,7 +102,7 @@ def _changes(session: Session, rng: random.Random, start: datetime, contract_id:
 
 
 def _inspections(session: Session, start: datetime, end: datetime) -> None:
-    plan = session.exec(select(InspectionPlan).order_by(InspectionPlan.id)).first()
+    plan = session.exec(select(InspectionPlan).order_by(col(InspectionPlan.id))).first()
     if plan is None:
         return
     plan.created_at = min(plan.created_at, start)  # the plan ran all quarter
@@ -114,18 +115,18 @@ def _inspections(session: Session, start: datetime, end: datetime) -> None:
     day, missed = start, {start + timedelta(days=17), start + timedelta(days=52)}
     while day < end:
         if day not in missed and pairs:
-            run = InspectionRun(plan_id=plan.id, trigger="schedule", status=RunStatus.RUNNING,
+            run = InspectionRun(plan_id=stored_id(plan), trigger="schedule", status=RunStatus.RUNNING,
                                 started_at=day.replace(hour=9), targets=len(targets))
             session.add(run)
             session.flush()
             for index, (ci, check) in enumerate(pairs):
                 warning = index == 0 and day.day in (3, 19)  # twice a month the first check warns
                 session.add(InspectionResult(
-                    run_id=run.id, ci_id=ci.id, check_key=check.key, probe=check.probe,
+                    run_id=stored_id(run), ci_id=stored_id(ci), check_key=check.key, probe=check.probe,
                     status=CheckStatus.WARNING if warning else CheckStatus.OK,
                     message="slow answer" if warning else "ok", checked_at=run.started_at))
             session.flush()
-            close_run(session, run.id, status=RunStatus.COMPLETED)
+            close_run(session, stored_id(run), status=RunStatus.COMPLETED)
             run.finished_at = day.replace(hour=9, minute=2)
         day += timedelta(days=1)
 
@@ -141,15 +142,19 @@ def load_demo_history(session: Session, contract_id: int, today: date, zone: Zon
         return None
     rng = random.Random(f"itss-demo-{year}-{quarter}")
     ids = import_rows(session, _incident_rows(rng, start, end, contract.code), actor=ACTOR)
-    person = session.exec(select(Person.id).where(Person.name == "change")).first() or \
-        session.exec(select(Person.id)).first()
+    person = session.exec(select(id_of(Person)).where(Person.name == "change")).first() or \
+        session.exec(select(id_of(Person))).first()
+    if person is None:
+        raise LookupError("the demo history needs a person to request its changes: load the demo people first")
     _changes(session, rng, start, contract_id, int(person))
     _inspections(session, start, end)
     closed = session.exec(select(Incident).where(col(Incident.id).in_(ids),
                                                  Incident.status == IncidentStatus.CLOSED)).all()
     for index, incident in enumerate(closed[:15]):
-        session.add(Satisfaction(incident_id=incident.id, contract_id=contract_id, score=[5, 4, 4, 5, 3][index % 5],
-                                 rated_at=incident.closed_at + timedelta(days=1)))
+        if incident.closed_at is None:  # never: the import closes them with a time; skipped rather than guessed
+            continue
+        session.add(Satisfaction(incident_id=stored_id(incident), contract_id=contract_id,
+                                 score=[5, 4, 4, 5, 3][index % 5], rated_at=incident.closed_at + timedelta(days=1)))
     session.add(Complaint(contract_id=contract_id, subject="回访不及时 slow call-back after a VPN fault",
                           received_at=start + timedelta(days=40), status="closed",
                           closed_at=start + timedelta(days=44)))

@@ -76,7 +76,7 @@ def payloads(pool: str) -> list[dict[str, Any]]:
     from itss.deployments import _plan_schedules, runner_deployments
 
     plans = _plan_schedules()
-    result = []
+    result: list[dict[str, Any]] = []
     for deployment in runner_deployments(load_specs(), plans):
         schedules = deployment._schedules_with_serialized_block_parameters()
         result.append(dict(
@@ -112,7 +112,8 @@ def served_elsewhere(client: SyncPrefectClient) -> tuple[list[str], list[str]]:
     """(deployments on a work pool, deployments served by a runner) among prefect.yaml's, on this server."""
     from itss.deployment_specs import load_specs
 
-    pooled, served = [], []
+    pooled: list[str] = []
+    served: list[str] = []
     for spec in load_specs():
         try:
             deployment = client.read_deployment_by_name(f"{spec.load_flow().name}/{spec.name}")

@@ -18,8 +18,9 @@ def runner_deployments(specs: list[DeploymentSpec],
                        extra_schedules: dict[str, list[Schedule]] | None = None) -> list[RunnerDeployment]:
     """RunnerDeployments for `serve`; entrypoints by module path so an installed package works."""
     extra_schedules = extra_schedules or {}
-    return [
-        spec.load_flow().to_deployment(
+    deployments = []
+    for spec in specs:
+        deployment = spec.load_flow().to_deployment(
             name=spec.name,
             schedules=spec.prefect_schedules() + extra_schedules.get(spec.name, []),
             parameters=spec.parameters,
@@ -27,8 +28,11 @@ def runner_deployments(specs: list[DeploymentSpec],
             tags=spec.tags,
             entrypoint_type=EntrypointType.MODULE_PATH,
         )
-        for spec in specs
-    ]
+        # to_deployment returns a coroutine when called inside an event loop: say so, not fail later in serve.
+        if not isinstance(deployment, RunnerDeployment):
+            raise RuntimeError("runner_deployments is synchronous: call it outside an event loop")
+        deployments.append(deployment)
+    return deployments
 
 
 # How often the runner looks for runs to start; a resumed gate waits for this poll. Prefect's

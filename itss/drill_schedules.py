@@ -13,8 +13,8 @@ import logging
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.actions import DeploymentScheduleCreate
 from prefect.client.schemas.schedules import CronSchedule
-from prefect.schedules import Cron
-from sqlmodel import Session, select
+from prefect.schedules import Cron, Schedule
+from sqlmodel import Session, col, select
 
 from models.drills.tables import DrillPlan, PlanStatus
 
@@ -26,11 +26,12 @@ SLUG_PREFIX = "drill-"
 
 def wanted(session: Session) -> dict[str, DrillPlan]:
     """The approved plans by their schedule slug."""
-    plans = session.exec(select(DrillPlan).where(DrillPlan.status == PlanStatus.APPROVED).order_by(DrillPlan.id))
+    plans = session.exec(select(DrillPlan).where(col(DrillPlan.status) == PlanStatus.APPROVED)
+                         .order_by(col(DrillPlan.id)))
     return {f"{SLUG_PREFIX}{p.id}": p for p in plans}
 
 
-def as_prefect(session: Session) -> list[Cron]:
+def as_prefect(session: Session) -> list[Schedule]:
     """The plans' schedules as Prefect objects, for the deployment being applied."""
     return [Cron(p.cron, timezone=p.timezone, parameters={"plan_id": p.id}, slug=slug)
             for slug, p in wanted(session).items()]
@@ -49,9 +50,10 @@ def sync(session: Session, client: SyncPrefectClient | None = None) -> dict[str,
     want = wanted(session)
     counts = {"created": 0, "updated": 0, "removed": 0, "unchanged": 0}
     for existing in client.read_deployment_schedules(deployment.id):
-        if not (existing.slug or "").startswith(SLUG_PREFIX):
+        slug = existing.slug or ""
+        if not slug.startswith(SLUG_PREFIX):
             continue
-        plan = want.pop(existing.slug, None)
+        plan = want.pop(slug, None)
         schedule = existing.schedule
         if plan is None:
             client.delete_deployment_schedule(deployment.id, existing.id)

@@ -16,8 +16,8 @@ from functools import lru_cache
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.actions import DeploymentScheduleCreate
 from prefect.client.schemas.schedules import CronSchedule
-from prefect.schedules import Cron
-from sqlmodel import Session, select
+from prefect.schedules import Cron, Schedule
+from sqlmodel import Session, col, select
 
 from itss.deployment_specs import load_specs
 from models.inspection import InspectionPlan
@@ -57,14 +57,14 @@ def wanted(session: Session) -> list[PlanSchedule]:
     covered = _covered_by_yaml()
     result = []
     approved = select(InspectionPlan).where(InspectionPlan.active, InspectionPlan.approval_status == "approved")
-    for plan in session.exec(approved.order_by(InspectionPlan.id)):  # unapproved commands never get a schedule
+    for plan in session.exec(approved.order_by(col(InspectionPlan.id))):  # unapproved commands never get a schedule
         cron, timezone = plan.spec["cron"], plan.spec.get("timezone") or "UTC"
         if (plan.name, cron, timezone) not in covered:
             result.append(PlanSchedule(f"{SLUG_PREFIX}{plan.id}", plan.name, cron, timezone))
     return result
 
 
-def as_prefect(schedules: list[PlanSchedule]) -> list[Cron]:
+def as_prefect(schedules: list[PlanSchedule]) -> list[Schedule]:
     """The schedules as Prefect schedule objects, for a deployment being applied."""
     return [Cron(s.cron, timezone=s.timezone, parameters={"plan": s.plan}, slug=s.slug) for s in schedules]
 
@@ -82,9 +82,10 @@ def sync(session: Session, client: SyncPrefectClient | None = None) -> dict[str,
     want = {s.slug: s for s in wanted(session)}
     counts = {"created": 0, "updated": 0, "removed": 0, "unchanged": 0}
     for existing in client.read_deployment_schedules(deployment.id):
-        if not (existing.slug or "").startswith(SLUG_PREFIX):
+        slug = existing.slug or ""
+        if not slug.startswith(SLUG_PREFIX):
             continue  # prefect.yaml's own schedules are not ours to touch
-        target = want.pop(existing.slug, None)
+        target = want.pop(slug, None)
         if target is not None and _same(existing, target):
             counts["unchanged"] += 1
             continue

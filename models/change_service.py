@@ -176,12 +176,13 @@ def change_metrics(session: Session, start: datetime, end: datetime, scope: Scop
     duration = func.coalesce(minutes_between(session, ChangeRequest.started_at, ChangeRequest.finished_at), 0)
     on_time = case((duration <= ChangeRequest.planned_minutes, 1), else_=0)
     # A change missed its goal when it did not succeed, or when its review says so.
-    goal_missed = (ChangeRequest.status != ChangeStatus.SUCCEEDED.value) | (ChangeReview.goal_met == False)  # noqa: E712
+    goal_missed = ((col(ChangeRequest.status) != ChangeStatus.SUCCEEDED.value)
+                   | (col(ChangeReview.goal_met) == False))  # noqa: E712
     missed = case((goal_missed, 1), else_=0)
-    row = session.exec(select(
+    row = session.exec(select(  # type: ignore[call-overload]  # why: sqlmodel types select() for at most 4 columns
         func.count(), func.coalesce(func.sum(ChangeRequest.outage_minutes), 0.0),
-        func.coalesce(func.sum(case((ChangeRequest.change_type == ChangeType.MAJOR.value, 1), else_=0)), 0),
-        func.coalesce(func.sum(case((ChangeRequest.change_type == ChangeType.MAJOR.value, on_time), else_=0)), 0),
+        func.coalesce(func.sum(case((col(ChangeRequest.change_type) == ChangeType.MAJOR.value, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((col(ChangeRequest.change_type) == ChangeType.MAJOR.value, on_time), else_=0)), 0),
         func.coalesce(func.sum(missed), 0),
     ).select_from(ChangeRequest).outerjoin(ChangeReview, ChangeReview.change_id == ChangeRequest.id)
         .where(finished)).one()
@@ -194,8 +195,8 @@ def change_metrics(session: Session, start: datetime, end: datetime, scope: Scop
         "major_on_time_rate": round(int(majors_on_time) / int(majors), 4) if majors else None,
         "missed_goal": int(missed_goal),
         "missed_goal_ids": list(session.exec(select(ChangeRequest.id).outerjoin(
-            ChangeReview, ChangeReview.change_id == ChangeRequest.id).where(finished, goal_missed)
-            .order_by(ChangeRequest.id))),
+            ChangeReview, col(ChangeReview.change_id) == col(ChangeRequest.id)).where(finished, goal_missed)
+            .order_by(col(ChangeRequest.id)))),
     }
 
 

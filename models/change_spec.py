@@ -102,7 +102,7 @@ class VerifyCheck(CheckItem):
 
 
 def _unique_names(items: list[Any], what: str) -> None:
-    seen: set[str] = set()
+    seen: set[str | None] = set()
     for item in items:
         name = getattr(item, "name", None) or getattr(item, "key", None)
         if name in seen:
@@ -209,7 +209,7 @@ class ChangeCreate(Runbook):
     def _consistent(self) -> ChangeCreate:
         if (self.window_start is None) != (self.window_end is None):
             raise ValueError("window_start and window_end: give both or neither")
-        if self.window_start is not None and self.window_end <= self.window_start:
+        if self.window_start is not None and self.window_end is not None and self.window_end <= self.window_start:
             raise ValueError("window_end: the window ends before it starts; give an end after window_start")
         if self.change_type == ChangeType.MAJOR:
             if not self.rollback:

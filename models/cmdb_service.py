@@ -10,6 +10,7 @@ from models.audit import record_audit
 from models.clock import utcnow
 from models.cmdb import CIChange, CICreate, CIUpdate, ConfigurationItem
 from models.directory import DuplicateError
+from models.rows import stored_id
 
 
 def _snapshot(ci: ConfigurationItem) -> dict[str, Any]:
@@ -29,7 +30,7 @@ def create_ci(session: Session, *, data: CICreate, actor: str, reason: str | Non
     session.add(ci)
     session.flush()
     after = _snapshot(ci)
-    session.add(CIChange(ci_id=ci.id, action="created", actor=actor, reason=reason, after=after))
+    session.add(CIChange(ci_id=stored_id(ci), action="created", actor=actor, reason=reason, after=after))
     record_audit(session, actor=actor, action="ci.created", record_type="ci", record_id=ci.id, after=after)
     return ci
 
@@ -51,7 +52,7 @@ def update_ci(
     changed = {k for k in after if after[k] != before.get(k)}
     before_diff = {k: before.get(k) for k in changed}
     after_diff = {k: after[k] for k in changed}
-    session.add(CIChange(ci_id=ci.id, action="updated", actor=actor, reason=reason,
+    session.add(CIChange(ci_id=stored_id(ci), action="updated", actor=actor, reason=reason,
                          before=before_diff, after=after_diff))
     record_audit(session, actor=actor, action="ci.updated", record_type="ci", record_id=ci.id,
                  before=before_diff, after=after_diff, detail=reason)
@@ -61,7 +62,7 @@ def update_ci(
 def delete_ci(session: Session, *, ci: ConfigurationItem, actor: str, reason: str | None = None) -> None:
     """Remove a CI; its change log keeps the last snapshot."""
     before = _snapshot(ci)
-    session.add(CIChange(ci_id=ci.id, action="deleted", actor=actor, reason=reason, before=before))
+    session.add(CIChange(ci_id=stored_id(ci), action="deleted", actor=actor, reason=reason, before=before))
     record_audit(session, actor=actor, action="ci.deleted", record_type="ci", record_id=ci.id,
                  before=before, detail=reason)
     session.delete(ci)

@@ -27,6 +27,8 @@ from models.directory import DuplicateError
 from models.errors import FieldError
 from models.people import Organisation, OrgKind, Person
 from models.reference import default_policy_set_id
+from models.roles import RoleKey
+from models.rows import stored_id
 from models.sla import SlaPolicySet
 
 
@@ -51,8 +53,8 @@ def create_contract(session: Session, *, data: ContractCreate, actor: str) -> Co
         PhaseSpec(phase=p, starts_on=s, ends_on=e) for p, s, e in default_phases(data.starts_on, data.ends_on)
     ]
     for spec in phases:
-        session.add(ContractPhase(contract_id=contract.id, **spec.model_dump()))
-    _set_links(session, contract.id, data.service_codes, data.ci_ids, data.team)
+        session.add(ContractPhase(contract_id=stored_id(contract), **spec.model_dump()))
+    _set_links(session, stored_id(contract), data.service_codes, data.ci_ids, data.team)
     record_audit(session, actor=actor, action="contract.created", record_type="contract",
                  record_id=contract.id, after=data.model_dump(mode="json"))
     return contract
@@ -68,7 +70,7 @@ def update_contract(session: Session, *, contract: Contract, changes: ContractUp
     if contract.sla_policy_set_id and session.get(SlaPolicySet, contract.sla_policy_set_id) is None:
         raise ReferenceError_("sla_policy_set_id", f"no SLA policy set {contract.sla_policy_set_id}")
     session.add(contract)
-    _set_links(session, contract.id, changes.service_codes, changes.ci_ids, changes.team)
+    _set_links(session, stored_id(contract), changes.service_codes, changes.ci_ids, changes.team)
     after = contract_public(session, contract).model_dump(mode="json")
     record_audit(session, actor=actor, action="contract.updated", record_type="contract",
                  record_id=contract.id, before=before, after=after)
@@ -84,13 +86,13 @@ def _set_links(
 ) -> None:
     if service_codes is not None:
         services = {
-            s.code: s.id
+            s.code: stored_id(s)
             for s in session.exec(select(ServiceCatalogEntry).where(col(ServiceCatalogEntry.code).in_(service_codes)))
         }
         missing = sorted(set(service_codes) - services.keys())
         if missing:
             raise ReferenceError_("service_codes", f"unknown service codes {missing}; add them at POST /services")
-        session.exec(delete(ContractService).where(ContractService.contract_id == contract_id))
+        session.exec(delete(ContractService).where(col(ContractService.contract_id) == contract_id))
         for service_id in services.values():
             session.add(ContractService(contract_id=contract_id, service_id=service_id))
     if ci_ids is not None:
@@ -98,15 +100,15 @@ def _set_links(
         missing_ci = sorted(set(ci_ids) - known)
         if missing_ci:
             raise ReferenceError_("ci_ids", f"unknown configuration items {missing_ci}")
-        session.exec(delete(ContractCI).where(ContractCI.contract_id == contract_id))
-        for ci_id in sorted(known):
+        session.exec(delete(ContractCI).where(col(ContractCI.contract_id) == contract_id))
+        for ci_id in sorted(set(ci_ids) & known):  # = known, typed as the ints asked for
             session.add(ContractCI(contract_id=contract_id, ci_id=ci_id))
     if team is not None:
         people = {m.person_id for m in team}
         known_people = set(session.exec(select(Person.id).where(col(Person.id).in_(people))))
         if people - known_people:
             raise ReferenceError_("team", f"unknown people {sorted(people - known_people)}")
-        session.exec(delete(ContractMember).where(ContractMember.contract_id == contract_id))
+        session.exec(delete(ContractMember).where(col(ContractMember.contract_id) == contract_id))
         for member in {(m.person_id, m.role_key.value) for m in team}:
             session.add(ContractMember(contract_id=contract_id, person_id=member[0], role_key=member[1]))
     session.flush()
@@ -115,11 +117,12 @@ def _set_links(
 def contract_public(session: Session, contract: Contract) -> ContractPublic:
     """A contract with its phases, service codes, CI ids and team."""
     phases = session.exec(
-        select(ContractPhase).where(ContractPhase.contract_id == contract.id).order_by(ContractPhase.starts_on)
+        select(ContractPhase).where(col(ContractPhase.contract_id) == contract.id)
+        .order_by(col(ContractPhase.starts_on))
     )
     codes = session.exec(
         select(ServiceCatalogEntry.code)
-        .join(ContractService, ContractService.service_id == ServiceCatalogEntry.id)
+        .join(ContractService, col(ContractService.service_id) == col(ServiceCatalogEntry.id))
         .where(ContractService.contract_id == contract.id)
     )
     ci_ids = session.exec(select(ContractCI.ci_id).where(ContractCI.contract_id == contract.id))
@@ -129,14 +132,15 @@ def contract_public(session: Session, contract: Contract) -> ContractPublic:
         phases=[PhaseSpec(phase=p.phase, starts_on=p.starts_on, ends_on=p.ends_on) for p in phases],
         service_codes=sorted(codes),
         ci_ids=sorted(ci_ids),
-        team=[TeamMemberSpec(person_id=m.person_id, role_key=m.role_key) for m in team],
+        team=[TeamMemberSpec(person_id=m.person_id, role_key=RoleKey(m.role_key)) for m in team],
     )
 
 
 def phase_on(session: Session, *, contract_id: int, day: date) -> Phase | None:
     """The contract phase a day falls in, if any."""
     return session.exec(
-        select(ContractPhase.phase).where(
-            ContractPhase.contract_id == contract_id, ContractPhase.starts_on <= day, ContractPhase.ends_on >= day
+        select(col(ContractPhase.phase)).where(
+            col(ContractPhase.contract_id) == contract_id, col(ContractPhase.starts_on) <= day,
+            col(ContractPhase.ends_on) >= day
         )
     ).first()

@@ -10,6 +10,7 @@ from models.audit import record_audit
 from models.clock import utcnow
 from models.people import ApiToken, OnCallShift, Person, RoleMembership
 from models.roles import RoleKey
+from models.rows import stored_id
 from models.tokens import hash_token, new_token, token_prefix
 
 
@@ -46,7 +47,7 @@ def create_person(
     )
     session.add(person)
     session.flush()
-    set_roles(session, person_id=person.id, roles=roles)
+    set_roles(session, person_id=stored_id(person), roles=roles)
     record_audit(
         session, actor=actor, action="person.created", record_type="person", record_id=person.id,
         after={"name": name, "roles": sorted(r.value for r in roles)},
@@ -141,7 +142,7 @@ def on_duty(session: Session, *, role: RoleKey, at: datetime, contract_id: int |
     )
     if contract_id is not None:
         shifts = shifts.where(
-            (OnCallShift.contract_id == contract_id) | col(OnCallShift.contract_id).is_(None)
+            (col(OnCallShift.contract_id) == contract_id) | col(OnCallShift.contract_id).is_(None)
         )
     person_ids = set(session.exec(shifts))
     if not person_ids:
@@ -153,6 +154,6 @@ def on_duty(session: Session, *, role: RoleKey, at: datetime, contract_id: int |
     return list(
         session.exec(
             select(Person).where(col(Person.id).in_(person_ids), Person.active == True)  # noqa: E712
-            .order_by(Person.id)
+            .order_by(col(Person.id))
         )
     )

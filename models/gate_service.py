@@ -134,7 +134,7 @@ def decide(
     session.commit()
     locked = session.exec(  # type: ignore[call-overload]
         update(ApprovalGate)
-        .where(ApprovalGate.id == gate_id, ApprovalGate.status == GateStatus.PENDING)
+        .where(col(ApprovalGate.id) == gate_id, col(ApprovalGate.status) == GateStatus.PENDING)
         .values(version=ApprovalGate.version + 1)
     )
     if locked.rowcount != 1:
@@ -151,7 +151,7 @@ def decide(
     session.add(ApprovalVote(gate_id=gate_id, person_id=person_id, option=option, comment=comment))
     session.flush()
     votes = list(session.exec(select(ApprovalVote.option).where(ApprovalVote.gate_id == gate_id)
-                              .order_by(ApprovalVote.id)))
+                              .order_by(col(ApprovalVote.id))))
     actor = f"person:{person_id}"
     record_audit(session, actor=actor, action="gate.vote", record_type="approval_gate", record_id=gate_id,
                  after={"option": option, "votes": len(votes), "quorum": gate.quorum}, detail=comment or None)
@@ -189,7 +189,7 @@ def escalate_due(session: Session, *, now: datetime | None = None) -> list[tuple
     due = session.exec(
         select(ApprovalGate).where(ApprovalGate.status == GateStatus.PENDING,
                                    col(ApprovalGate.next_escalation_at).is_not(None),
-                                   ApprovalGate.next_escalation_at <= now)
+                                   col(ApprovalGate.next_escalation_at) <= now)
     ).all()
     escalated = []
     for gate in due:
@@ -212,7 +212,7 @@ def expire_due(session: Session, *, now: datetime | None = None) -> list[Approva
     now = now or utcnow()
     due = session.exec(
         select(ApprovalGate).where(ApprovalGate.status == GateStatus.PENDING,
-                                   col(ApprovalGate.deadline).is_not(None), ApprovalGate.deadline <= now)
+                                   col(ApprovalGate.deadline).is_not(None), col(ApprovalGate.deadline) <= now)
     ).all()
     for gate in due:
         _close(session, gate, EXPIRED, "system:sweeper")

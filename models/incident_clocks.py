@@ -17,6 +17,7 @@ from models.gates import ApprovalGate
 from models.incidents import Incident, IncidentPause, IncidentStatus, log_event
 from models.memo import remembered
 from models.reference import default_policy_set_id
+from models.rows import stored_id
 from models.sla import SlaPolicy
 from models.sla_clock import WARN_AT, ClockState, Targets, Verdict, clocks
 from models.statutory import statutory_calendar
@@ -62,7 +63,7 @@ def clock_states(session: Session, incident: Incident, now: datetime | None = No
     return clocks(targets=targets_for(session, incident.contract_id), fault_class=incident.fault_class,
                   reported_at=incident.reported_at, acknowledged_at=incident.acknowledged_at,
                   on_site_at=incident.on_site_at, resolved_at=incident.resolved_at,
-                  pauses=pauses_of(session, incident.id) if pauses is None else pauses, now=now or utcnow(),
+                  pauses=pauses_of(session, stored_id(incident)) if pauses is None else pauses, now=now or utcnow(),
                   calendars=calendars(session), applicable=incident.sla_applicable)
 
 
@@ -85,7 +86,7 @@ def store_clocks(session: Session, incident: Incident, clock_list: list[ClockSta
     missed = sorted(m for m, s in states.items() if s.verdict is Verdict.MISSED)
     new = [m for m in missed if m not in incident.breaches]
     for measure in new:
-        log_event(session, incident.id, actor="system:sla", kind="breach", at=states[measure].due_at,
+        log_event(session, stored_id(incident), actor="system:sla", kind="breach", at=states[measure].due_at,
                   detail=f"{measure} target of {states[measure].target_minutes} min missed")
     if set(missed) != set(incident.breaches):  # a regrade or reopen can also take a breach away
         incident.breaches = missed
@@ -111,14 +112,14 @@ def sweep_clocks(session: Session, now: datetime | None = None) -> tuple[list[tu
                                                         Incident.sla_applicable == True)):  # noqa: E712
         states = clock_states(session, incident, now)  # once per incident: two queries each
         for measure in store_clocks(session, incident, states):
-            breached.append((incident.id, measure))
+            breached.append((stored_id(incident), measure))
         for state in states:
             name = state.measure.value
             if state.verdict is Verdict.RUNNING and state.used >= WARN_AT and name not in incident.warnings:
                 incident.warnings = sorted({*incident.warnings, name})
-                log_event(session, incident.id, actor="system:sla", kind="sla_warning",
+                log_event(session, stored_id(incident), actor="system:sla", kind="sla_warning",
                           detail=f"{name}: {state.used:.0%} of {state.target_minutes} min used")
-                warned.append((incident.id, name))
+                warned.append((stored_id(incident), name))
         session.add(incident)
     session.flush()
     return warned, breached
@@ -155,6 +156,6 @@ def recompute_open_clocks(session: Session, now: datetime | None = None) -> list
     ids = []
     for incident in session.exec(select(Incident).where(Incident.status != IncidentStatus.CLOSED)):
         store_clocks(session, incident, clock_states(session, incident, now))
-        ids.append(int(incident.id))
+        ids.append(stored_id(incident))
     session.flush()
     return ids

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import ColumnElement, or_, update
 from sqlmodel import Session, col, select
 
 from models.clock import utcnow
 from models.incidents import Incident, IncidentStatus, Source
+from models.rows import id_of
 
 CLAIM_PREFIX = "claim:"
 
@@ -27,14 +28,16 @@ def claim_dispatch(session: Session, incident_id: int, *, holding: str | None = 
     Returns the new claim, or None when somebody else holds it."""
     now = utcnow()
     stale = f"{CLAIM_PREFIX}{(now - STALE_CLAIM).isoformat()}"
+    condition: ColumnElement[bool]
     if holding is not None:
-        condition = (Incident.flow_run_id == holding) & (Incident.flow_run_id >= stale)
+        condition = (col(Incident.flow_run_id) == holding) & (col(Incident.flow_run_id) >= stale)
     else:
         condition = or_(col(Incident.flow_run_id).is_(None),
-                        col(Incident.flow_run_id).startswith(CLAIM_PREFIX) & (Incident.flow_run_id < stale))
+                        col(Incident.flow_run_id).startswith(CLAIM_PREFIX) & (col(Incident.flow_run_id) < stale))
     claim = f"{CLAIM_PREFIX}{now.isoformat()}"
     result = session.exec(  # type: ignore[call-overload]
-        update(Incident).where(Incident.id == incident_id, Incident.status != IncidentStatus.CLOSED, condition)
+        update(Incident).where(col(Incident.id) == incident_id, col(Incident.status) != IncidentStatus.CLOSED,
+                               condition)
         .values(flow_run_id=claim, dispatch_attempts=Incident.dispatch_attempts + 1)
     )
     session.commit()
@@ -52,7 +55,7 @@ def finish_dispatch(session: Session, incident_id: int, claim: str, flow_run_id:
     """Record the started run's id, or release the claim so the sweeper tries again — only while
     `claim` is still the incident's; False when somebody took it over meanwhile."""
     result = session.exec(  # type: ignore[call-overload]
-        update(Incident).where(Incident.id == incident_id, Incident.flow_run_id == claim)
+        update(Incident).where(col(Incident.id) == incident_id, col(Incident.flow_run_id) == claim)
         .values(flow_run_id=flow_run_id))
     session.commit()
     return result.rowcount == 1
@@ -62,8 +65,8 @@ def undispatched(session: Session, limit: int = 100) -> list[int]:
     """Open incidents without a flow run (or with a stale claim), oldest first; imports never get one."""
     stale = f"{CLAIM_PREFIX}{(utcnow() - STALE_CLAIM).isoformat()}"
     return list(session.exec(
-        select(Incident.id).where(
+        select(id_of(Incident)).where(
             Incident.status != IncidentStatus.CLOSED, Incident.source != Source.IMPORT,
             col(Incident.flow_run_id).is_(None)
-            | (col(Incident.flow_run_id).startswith(CLAIM_PREFIX) & (Incident.flow_run_id < stale)))
-        .order_by(Incident.id).limit(limit)))
+            | (col(Incident.flow_run_id).startswith(CLAIM_PREFIX) & (col(Incident.flow_run_id) < stale)))
+        .order_by(col(Incident.id)).limit(limit)))

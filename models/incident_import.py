@@ -18,6 +18,7 @@ from models.grading import ImpactFacts, Scope
 from models.incident_clocks import refresh_clocks
 from models.incident_service import create_incident, resolve_cis
 from models.incidents import Incident, IncidentStatus, Source, log_event
+from models.rows import stored_id
 from models.tenancy import EVERYTHING, visible
 from models.tenancy import Scope as TenancyScope
 
@@ -189,7 +190,7 @@ def _create(session: Session, valid: list[tuple[ImportRow, int | None]], actor: 
             ci_ids=ci_ids, unknown_ci_names=unknown, contract_id=contract_id, reported_at=row.reported_at,
             reporting_org=row.reporting_org, contact=row.contact)
         _apply_history(session, incident, row, actor, now)
-        created.append(int(incident.id))
+        created.append(stored_id(incident))
     return created
 
 
@@ -199,7 +200,7 @@ def _apply_history(session: Session, incident: Incident, row: ImportRow, actor: 
         value = getattr(row, name)
         if value is not None:
             setattr(incident, name, value)
-            log_event(session, incident.id, actor=actor, kind=kind, at=value, detail="imported")
+            log_event(session, stored_id(incident), actor=actor, kind=kind, at=value, detail="imported")
     incident.consented, incident.escalated = row.consented, row.escalated
     incident.status = (IncidentStatus.CLOSED if row.closed_at else IncidentStatus.RESOLVED if row.resolved_at
                        else IncidentStatus.ACKNOWLEDGED if row.acknowledged_at else IncidentStatus.REPORTED)

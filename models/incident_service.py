@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import Any, Literal, overload
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -25,6 +26,7 @@ from models.incidents import (
     log_event,
 )
 from models.memo import remembered
+from models.rows import id_of, stored_id
 
 
 def _contract_for(session: Session, contract_id: int | None, ci_ids: list[int]) -> int | None:
@@ -44,11 +46,16 @@ def _contract_for(session: Session, contract_id: int | None, ci_ids: list[int]) 
 
 def resolve_cis(session: Session, names: list[str]) -> tuple[list[int], list[str]]:
     """CI ids for names, hostnames or IPs; returns (ids, names not found)."""
-    ids, unknown = [], []
+    def named(name: str) -> int | None:
+        return session.exec(select(id_of(ConfigurationItem)).where(
+            (col(ConfigurationItem.name) == name) | (col(ConfigurationItem.hostname) == name)
+            | (col(ConfigurationItem.ip) == name)
+        )).first()
+
+    ids: list[int] = []
+    unknown: list[str] = []
     for name in names:
-        ci = remembered(session, ("ci_named", name), lambda name=name: session.exec(select(ConfigurationItem.id).where(
-            (ConfigurationItem.name == name) | (ConfigurationItem.hostname == name) | (ConfigurationItem.ip == name)
-        )).first())
+        ci = remembered(session, ("ci_named", name), partial(named, name))
         if ci is None:
             unknown.append(name)
         else:
@@ -97,11 +104,11 @@ def create_incident(
     refresh_clocks(session, incident, now=reported, pauses=[])
     session.flush()
     for ci_id in sorted(set(ci_ids)):
-        session.add(IncidentCI(incident_id=incident.id, ci_id=ci_id))
-    log_event(session, incident.id, actor=actor, kind="reported", at=reported,
+        session.add(IncidentCI(incident_id=stored_id(incident), ci_id=ci_id))
+    log_event(session, stored_id(incident), actor=actor, kind="reported", at=reported,
               detail=f"{source.value}: {title}" + (f" (unknown CI: {', '.join(unknown_ci_names)})"
                                                     if unknown_ci_names else ""))
-    log_event(session, incident.id, actor=actor, kind="graded", at=reported,
+    log_event(session, stored_id(incident), actor=actor, kind="graded", at=reported,
               detail=f"level {level.value}, {klass.value} fault", data={"level": level.value, "class": klass.value})
     record_audit(session, actor=actor, action="incident.reported", record_type="incident", record_id=incident.id,
                  after={"title": title, "level": level.value, "fault_class": klass.value, "source": source.value})
@@ -116,7 +123,7 @@ def regrade(session: Session, incident: Incident, facts: ImpactFacts, *, actor: 
     incident.level = emergency_level(facts)
     incident.fault_class = fault_class(facts, incident.level)
     if (incident.level, incident.fault_class) != (old_level, old_class):
-        log_event(session, incident.id, actor=actor, kind="regraded",
+        log_event(session, stored_id(incident), actor=actor, kind="regraded",
                   detail=f"level {old_level.value} → {incident.level.value}, "
                          f"{old_class.value} → {incident.fault_class.value}" + (f": {reason}" if reason else ""),
                   data={"from": old_level.value, "to": incident.level.value})
@@ -142,7 +149,7 @@ def set_status(session: Session, incident: Incident, *, status: IncidentStatus, 
     elif kind == "reopened":
         incident.resolved_at = None
         incident.reopened += 1
-    log_event(session, incident.id, actor=actor, kind=kind, at=at, detail=detail, data=data)
+    log_event(session, stored_id(incident), actor=actor, kind=kind, at=at, detail=detail, data=data)
     record_audit(session, actor=actor, action=f"incident.{kind}", record_type="incident", record_id=incident.id,
                  before={"status": before.value}, after={"status": status.value}, detail=detail or None)
     refresh_clocks(session, incident)
@@ -161,7 +168,7 @@ def note_repeat(session: Session, incident: Incident, *, firing: bool, actor: st
         # Monitors re-send a firing alert every few minutes: it is counted; only firing again after
         # a resolve goes on the timeline.
         if incident.alert_resolved_at is not None:
-            log_event(session, incident.id, actor=actor, kind="alert_refiring",
+            log_event(session, stored_id(incident), actor=actor, kind="alert_refiring",
                       detail="the monitor reports the alert firing again after it resolved")
             incident.alert_resolved_at = None
             session.add(incident)
@@ -169,7 +176,7 @@ def note_repeat(session: Session, incident: Incident, *, firing: bool, actor: st
     if incident.alert_resolved_at is None:
         incident.alert_resolved_at = utcnow()
         session.add(incident)
-        log_event(session, incident.id, actor=actor, kind="alert_resolved",
+        log_event(session, stored_id(incident), actor=actor, kind="alert_resolved",
                   detail="the monitor reports the alert resolved; closing still needs the requester's consent")
     return False
 
@@ -179,6 +186,18 @@ def count_alerts(session: Session, incident: Incident, n: int) -> None:
     if n:
         incident.alert_count = Incident.alert_count + n  # type: ignore[assignment]
         session.add(incident)
+
+
+@overload  # a firing alert always has an incident: the open one it repeats, or a new one
+def record_alert(session: Session, *, fingerprint: str, firing: Literal[True], title: str, symptom: str,
+                 ci_names: list[str], source: Source, actor: str, major: bool,
+                 starts_at: datetime | None, received_at: datetime | None = None) -> tuple[Incident, bool]: ...
+
+
+@overload
+def record_alert(session: Session, *, fingerprint: str, firing: bool, title: str, symptom: str,
+                 ci_names: list[str], source: Source, actor: str, major: bool,
+                 starts_at: datetime | None, received_at: datetime | None = None) -> tuple[Incident | None, bool]: ...
 
 
 def record_alert(session: Session, *, fingerprint: str, firing: bool, title: str, symptom: str,

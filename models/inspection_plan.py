@@ -163,7 +163,7 @@ def parse_yaml(text: str) -> list[PlanSpec]:
 
 def scope_query(scope: Scope):
     """The SELECT of the CIs a scope covers."""
-    query = select(ConfigurationItem).order_by(ConfigurationItem.id)
+    query = select(ConfigurationItem).order_by(col(ConfigurationItem.id))
     if scope.ci_types:
         query = query.where(col(ConfigurationItem.ci_type).in_(scope.ci_types))
     if scope.criticality:

@@ -12,6 +12,7 @@ from models.clock import utcnow
 from models.errors import FieldError
 from models.inspection import InspectionPlan, InspectionResult, InspectionRun, RunStatus
 from models.inspection_plan import PlanSpec, targets_of
+from models.rows import stored_id
 
 
 class PlanError(FieldError):
@@ -71,7 +72,7 @@ def plan_by_ref(session: Session, ref: str | int) -> InspectionPlan | None:
 
 def open_run(session: Session, plan: InspectionPlan, *, trigger: str, flow_run_id: str | None) -> InspectionRun:
     """Start recording a run of `plan`."""
-    run = InspectionRun(plan_id=plan.id, trigger=trigger, flow_run_id=flow_run_id)
+    run = InspectionRun(plan_id=stored_id(plan), trigger=trigger, flow_run_id=flow_run_id)
     session.add(run)
     session.flush()
     return run

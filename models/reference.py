@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.people import Role
 from models.roles import ROLE_CATALOGUE
+from models.rows import id_of, stored_id
 from models.sla import DEFAULT_POLICY_SET, DEFAULT_TARGETS, SlaPolicy, SlaPolicySet
 
 
@@ -31,7 +32,7 @@ def ensure_reference_data(session: Session) -> None:
         for (fault_class, measure), (minutes, calendar) in DEFAULT_TARGETS.items():
             session.add(
                 SlaPolicy(
-                    policy_set_id=default_set.id,
+                    policy_set_id=stored_id(default_set),
                     fault_class=fault_class,
                     measure=measure,
                     target_minutes=minutes,
@@ -43,5 +44,5 @@ def ensure_reference_data(session: Session) -> None:
 
 def default_policy_set_id(session: Session) -> int:
     """The id of the seed-002 default SLA policy set."""
-    found = session.exec(select(SlaPolicySet.id).where(SlaPolicySet.name == DEFAULT_POLICY_SET)).one()
+    found = session.exec(select(id_of(SlaPolicySet)).where(col(SlaPolicySet.name) == DEFAULT_POLICY_SET)).one()
     return int(found)

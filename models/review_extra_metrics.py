@@ -25,11 +25,12 @@ def _count(session: Session, query: Any) -> int:
 def knowledge_metrics(session: Session, start: datetime, end: datetime) -> dict[str, Any]:
     """Published articles at the end against the threshold (001 §3.5.3), new and reused ones in the period."""
     published = _count(session, select(func.count()).select_from(KnowledgeArticle).where(
-        col(KnowledgeArticle.published_at).is_not(None), KnowledgeArticle.published_at < end,
+        col(KnowledgeArticle.published_at).is_not(None), col(KnowledgeArticle.published_at) < end,
         KnowledgeArticle.status == "published"))
     new = _count(session, select(func.count()).select_from(KnowledgeArticle).where(
-        KnowledgeArticle.published_at >= start, KnowledgeArticle.published_at < end))
-    solved = (KnowledgeLink.solved == True) & (KnowledgeLink.solved_at >= start) & (KnowledgeLink.solved_at < end)  # noqa: E712
+        col(KnowledgeArticle.published_at) >= start, col(KnowledgeArticle.published_at) < end))
+    solved = ((col(KnowledgeLink.solved) == True)  # noqa: E712
+              & (col(KnowledgeLink.solved_at) >= start) & (col(KnowledgeLink.solved_at) < end))
     reused = _count(session, select(func.count(func.distinct(KnowledgeLink.article_id))).where(solved))
     uses = _count(session, select(func.count()).select_from(KnowledgeLink).where(solved))
     threshold = get_settings().knowledge_threshold
@@ -39,7 +40,7 @@ def knowledge_metrics(session: Session, start: datetime, end: datetime) -> dict[
 
 def problem_metrics(session: Session, start: datetime, end: datetime) -> dict[str, Any]:
     """Problems open at the end, known errors among them, logged and resolved by changes in the period."""
-    open_at_end = (Problem.created_at < end) & (col(Problem.closed_at).is_(None) | (Problem.closed_at >= end))
+    open_at_end = (col(Problem.created_at) < end) & (col(Problem.closed_at).is_(None) | (col(Problem.closed_at) >= end))
     return {
         "open": _count(session, select(func.count()).select_from(Problem).where(open_at_end)),
         "known_errors": _count(session, select(func.count()).select_from(Problem).where(
@@ -47,7 +48,7 @@ def problem_metrics(session: Session, start: datetime, end: datetime) -> dict[st
         "logged": _count(session, select(func.count()).select_from(Problem).where(
             Problem.created_at >= start, Problem.created_at < end)),
         "resolved_by_changes": _count(session, select(func.count()).select_from(Problem).where(
-            col(Problem.change_id).is_not(None), Problem.closed_at >= start, Problem.closed_at < end)),
+            col(Problem.change_id).is_not(None), col(Problem.closed_at) >= start, col(Problem.closed_at) < end)),
     }
 
 

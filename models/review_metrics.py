@@ -22,6 +22,7 @@ from models.inspection_plan import PlanSpec
 from models.planned_runs import planned_runs
 from models.review import Complaint, Risk, RiskStatus, Satisfaction
 from models.review_extra_metrics import extra_metrics
+from models.rows import stored_id
 from models.sla import FaultClass
 from models.sla_clock import Verdict
 from models.sql import minutes_between
@@ -60,25 +61,26 @@ def inspection_metrics(session: Session, start: datetime, end: datetime, now: da
     in_period = (col(InspectionRun.started_at) >= start) & (col(InspectionRun.started_at) < end)
     runs = {row[0]: row[1:] for row in session.exec(select(
         InspectionRun.plan_id,
-        func.sum(case((and_(InspectionRun.trigger == "schedule", InspectionRun.status == RunStatus.COMPLETED.value),
-                       1), else_=0)),
-        func.sum(case((InspectionRun.trigger != "schedule", 1), else_=0)),
-        func.sum(case((InspectionRun.status == RunStatus.FAILED.value, 1), else_=0)),
-    ).where(in_period).group_by(InspectionRun.plan_id))}
+        func.sum(case((and_(col(InspectionRun.trigger) == "schedule",
+                            col(InspectionRun.status) == RunStatus.COMPLETED.value), 1), else_=0)),
+        func.sum(case((col(InspectionRun.trigger) != "schedule", 1), else_=0)),
+        func.sum(case((col(InspectionRun.status) == RunStatus.FAILED.value, 1), else_=0)),
+    ).where(in_period).group_by(col(InspectionRun.plan_id)))}
     exceptions = dict(session.exec(
-        select(InspectionRun.plan_id, func.count(InspectionResult.id))
-        .join(InspectionResult, InspectionResult.run_id == InspectionRun.id)
-        .where(in_period, InspectionResult.status != CheckStatus.OK.value).group_by(InspectionRun.plan_id)).all())
-    plans = []
+        select(col(InspectionRun.plan_id), func.count(col(InspectionResult.id)))
+        .join(InspectionResult, col(InspectionResult.run_id) == col(InspectionRun.id))
+        .where(in_period, col(InspectionResult.status) != CheckStatus.OK.value)
+        .group_by(col(InspectionRun.plan_id))).all())
+    plans: list[dict[str, Any]] = []
     for plan in session.exec(select(InspectionPlan).order_by(InspectionPlan.name)):
         spec = PlanSpec.model_validate(plan.spec)
         window_start, window_end = max(start, plan.created_at), min(end, now)
         planned = planned_runs(spec.cron, spec.timezone, window_start, window_end) if plan.active and \
             window_start < window_end else 0
-        executed, on_demand, failed = (int(v or 0) for v in runs.get(plan.id, (0, 0, 0)))
+        executed, on_demand, failed = (int(v or 0) for v in runs.get(stored_id(plan), (0, 0, 0)))
         plans.append({"plan": plan.name, "planned": planned, "executed": executed,
                       "missed": max(planned - executed, 0), "on_demand": on_demand, "failed": failed,
-                      "exceptions": int(exceptions.get(plan.id, 0))})
+                      "exceptions": int(exceptions.get(stored_id(plan), 0))})
     planned = sum(p["planned"] for p in plans)
     executed = sum(min(p["executed"], p["planned"]) for p in plans)
     return {"plans": plans, "planned": planned, "executed": executed,
@@ -107,8 +109,8 @@ def incident_metrics(session: Session, contract_id: int, start: datetime, end: d
     by_level = dict(session.exec(select(Incident.level, func.count()).where(period).group_by(Incident.level)).all())
     total, transition = session.exec(select(func.count(), _count(Incident.sla_applicable == False))  # noqa: E712
                                      .where(period)).one()
-    sla_period = and_(period, Incident.sla_applicable == True)  # noqa: E712 - the transition phase has no SLA
-    sla_total, escalated, mtta, mttr, provisional = session.exec(select(
+    sla_period = and_(period, col(Incident.sla_applicable) == True)  # noqa: E712 - the transition phase has no SLA
+    sla_total, escalated, mtta, mttr, provisional = session.exec(select(  # type: ignore[call-overload]  # why: sqlmodel types select() for at most 4 columns
         func.count(), _count(Incident.escalated == True),  # noqa: E712
         func.avg(minutes_between(session, Incident.reported_at, Incident.acknowledged_at)),
         func.avg(minutes_between(session, Incident.reported_at, Incident.resolved_at)),
@@ -177,10 +179,10 @@ def compliance_metrics(session: Session, contract_id: int, start: datetime, end:
                    col(ChangeRequest.finished_at) < end)
     unapproved = session.exec(select(func.count()).where(
         changed, col(ChangeRequest.status).in_(IMPLEMENTED), ChangeRequest.change_type != ChangeType.STANDARD.value,
-        ChangeRequest.approved_at.is_(None))).one()
+        col(ChangeRequest.approved_at).is_(None))).one()
     late_cmdb = session.exec(select(func.count()).where(
         changed, ChangeRequest.status == ChangeStatus.SUCCEEDED.value, cast(ChangeRequest.ci_ids, String) != "[]",
-        or_(ChangeRequest.cmdb_updated_at.is_(None),
+        or_(col(ChangeRequest.cmdb_updated_at).is_(None),
             minutes_between(session, ChangeRequest.finished_at, ChangeRequest.cmdb_updated_at) > 24 * 60))).one()
     no_consent = session.exec(select(func.count()).where(
         _ours(Incident.contract_id, contract_id), Incident.status == IncidentStatus.CLOSED.value,
@@ -192,12 +194,12 @@ def compliance_metrics(session: Session, contract_id: int, start: datetime, end:
 def satisfaction_metrics(session: Session, contract_id: int, start: datetime, end: datetime) -> dict[str, Any]:
     """Scores given in the period (count, mean, share satisfied: 4 or 5) and complaints received."""
     count, mean, satisfied = session.exec(select(
-        func.count(), func.avg(Satisfaction.score), func.coalesce(func.sum(case((Satisfaction.score >= 4, 1),
+        func.count(), func.avg(col(Satisfaction.score)), func.coalesce(func.sum(case((col(Satisfaction.score) >= 4, 1),
                                                                                 else_=0)), 0),
     ).where(_ours(Satisfaction.contract_id, contract_id), col(Satisfaction.rated_at) >= start,
             col(Satisfaction.rated_at) < end)).one()
     complaints, open_complaints = session.exec(select(
-        func.count(), func.coalesce(func.sum(case((Complaint.status == "open", 1), else_=0)), 0),
+        func.count(), func.coalesce(func.sum(case((col(Complaint.status) == "open", 1), else_=0)), 0),
     ).where(_ours(Complaint.contract_id, contract_id), col(Complaint.received_at) >= start,
             col(Complaint.received_at) < end)).one()
     return {"surveys": int(count), "mean_score": _mean(mean), "satisfied_share": _rate(satisfied, count),
@@ -208,12 +210,12 @@ def risk_metrics(session: Session, contract_id: int, start: datetime, end: datet
     """The register: risks not closed, and of the mitigations planned for the period, the share implemented."""
     start_day, end_day = start.date(), end.date()
     open_risks, planned, implemented = session.exec(select(
-        func.coalesce(func.sum(case((Risk.status != RiskStatus.CLOSED.value, 1), else_=0)), 0),
-        func.coalesce(func.sum(case((and_(Risk.mitigation_due >= start_day, Risk.mitigation_due < end_day), 1),
-                                    else_=0)), 0),
-        func.coalesce(func.sum(case((and_(Risk.mitigation_due >= start_day, Risk.mitigation_due < end_day,
-                                          Risk.mitigation_done_at.is_not(None), Risk.mitigation_done_at < end), 1),
-                                    else_=0)), 0),
+        func.coalesce(func.sum(case((col(Risk.status) != RiskStatus.CLOSED.value, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((and_(col(Risk.mitigation_due) >= start_day,
+                                          col(Risk.mitigation_due) < end_day), 1), else_=0)), 0),
+        func.coalesce(func.sum(case((and_(col(Risk.mitigation_due) >= start_day, col(Risk.mitigation_due) < end_day,
+                                          col(Risk.mitigation_done_at).is_not(None),
+                                          col(Risk.mitigation_done_at) < end), 1), else_=0)), 0),
     ).where(_ours(Risk.contract_id, contract_id))).one()
     return {"open": int(open_risks), "mitigations_planned": int(planned), "mitigations_implemented": int(implemented),
             "mitigation_rate": _rate(implemented, planned)}

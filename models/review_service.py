@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.clock import utcnow
 from models.review import ArchiveAccess
@@ -12,4 +12,4 @@ def active_grant(session: Session, review_id: int, person_id: int) -> ArchiveAcc
     """The person's unexpired access to an archived review, if any."""
     return session.exec(select(ArchiveAccess).where(
         ArchiveAccess.review_id == review_id, ArchiveAccess.person_id == person_id,
-        ArchiveAccess.status == "granted", ArchiveAccess.expires_at > utcnow())).first()
+        col(ArchiveAccess.status) == "granted", col(ArchiveAccess.expires_at) > utcnow())).first()

@@ -69,8 +69,8 @@ def use_link(session: Session, secret: str) -> SigninLink | None:
     now = utcnow()
     result = session.exec(  # type: ignore[call-overload]
         update(SigninLink)
-        .where(SigninLink.secret_hash == hash_token(secret), col(SigninLink.used_at).is_(None),
-               SigninLink.expires_at > now)
+        .where(col(SigninLink.secret_hash) == hash_token(secret), col(SigninLink.used_at).is_(None),
+               col(SigninLink.expires_at) > now)
         .values(used_at=now))
     if result.rowcount != 1:
         return None
@@ -98,7 +98,7 @@ def revoke_sessions(session: Session, *, person_id: int | None = None, secret: s
     """Revoke one session (by secret) or all of a person's live sessions; returns how many."""
     query = update(PageSession).where(col(PageSession.revoked_at).is_(None))
     if secret is not None:
-        query = query.where(PageSession.secret_hash == hash_token(secret))
+        query = query.where(col(PageSession.secret_hash) == hash_token(secret))
     if person_id is not None:
-        query = query.where(PageSession.person_id == person_id)
+        query = query.where(col(PageSession.person_id) == person_id)
     return session.exec(query.values(revoked_at=utcnow())).rowcount  # type: ignore[call-overload]

@@ -34,6 +34,7 @@ from models.outbox import Notification
 from models.people import OnCallShift, Organisation, OrgKind, Person, RoleMembership
 from models.review import Complaint, ImprovementMeasure, QuarterlyReview, Risk, Satisfaction
 from models.roles import RoleKey
+from models.rows import id_of, stored_id
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,11 @@ def scope_for(session: Session, person: Person, roles: Iterable[str]) -> Scope:
     """The scope of an authenticated person (computed once per request)."""
     roles = set(roles)
     org = session.get(Organisation, person.organisation_id) if person.organisation_id is not None else None
-    if is_customer_side(roles, org):
-        ids = session.exec(select(Contract.id).where(Contract.customer_id == org.id))
+    if org is not None and is_customer_side(roles, org):
+        ids = session.exec(select(id_of(Contract)).where(col(Contract.customer_id) == org.id))
         return Scope(contract_ids=frozenset(ids), internal=False, organisation_id=org.id)
     if person.contract_scoped and RoleKey.ADMIN.value not in roles:
-        return Scope(contract_ids=frozenset(visible_contract_ids_of_team(session, person.id)), internal=True)
+        return Scope(contract_ids=frozenset(visible_contract_ids_of_team(session, stored_id(person))), internal=True)
     return EVERYTHING
 
 
@@ -98,18 +99,18 @@ def _ci(scope: Scope) -> ColumnElement[bool]:
     if scope.unrestricted:
         return true()
     in_contract = select(ContractCI.ci_id).where(col(ContractCI.contract_id).in_(sorted(scope.contract_ids or ())))
-    clause = col(ConfigurationItem.id).in_(in_contract)
+    clause: ColumnElement[bool] = col(ConfigurationItem.id).in_(in_contract)
     if scope.internal:  # CIs in no contract yet (inventory) are the provider's
-        clause = or_(clause, col(ConfigurationItem.id).not_in(select(ContractCI.ci_id)))
+        clause = or_(clause, col(ConfigurationItem.id).not_in(select(col(ContractCI.ci_id))))
     return clause
 
 
 def _ci_change(scope: Scope) -> ColumnElement[bool]:
     if scope.unrestricted:
         return true()
-    clause = col(CIChange.ci_id).in_(select(ConfigurationItem.id).where(_ci(scope)))
+    clause: ColumnElement[bool] = col(CIChange.ci_id).in_(select(ConfigurationItem.id).where(_ci(scope)))
     if scope.internal:  # the log of a deleted CI
-        clause = or_(clause, col(CIChange.ci_id).not_in(select(ConfigurationItem.id)))
+        clause = or_(clause, col(CIChange.ci_id).not_in(select(col(ConfigurationItem.id))))
     return clause
 
 
@@ -120,14 +121,15 @@ def _alert(scope: Scope) -> ColumnElement[bool]:
     return or_(clause, col(InboxAlert.incident_id).is_(None)) if scope.internal else clause
 
 
-_DOCUMENT_OWNERS = {"incident": Incident, "change_request": ChangeRequest, "quarterly_review": QuarterlyReview}
+_DOCUMENT_OWNERS: dict[str, type[Incident] | type[ChangeRequest] | type[QuarterlyReview]] = {
+    "incident": Incident, "change_request": ChangeRequest, "quarterly_review": QuarterlyReview}
 
 
 def _document(scope: Scope) -> ColumnElement[bool]:
     if scope.unrestricted:
         return true()
-    parts = [and_(Document.record_type == kind, col(Document.record_id).in_(
-        select(cast(model.id, String)).where(contract_clause(scope, model.contract_id))))
+    parts = [and_(col(Document.record_type) == kind, col(Document.record_id).in_(
+        select(cast(col(model.id), String)).where(contract_clause(scope, model.contract_id))))
         for kind, model in _DOCUMENT_OWNERS.items()]
     if scope.internal:
         parts.append(col(Document.record_type).not_in(list(_DOCUMENT_OWNERS)))
@@ -147,13 +149,13 @@ def _person(scope: Scope) -> ColumnElement[bool]:
         return true()
     providers = select(Organisation.id).where(Organisation.kind == OrgKind.PROVIDER)
     return or_(col(Person.organisation_id).is_(None), col(Person.organisation_id).in_(providers),
-               Person.organisation_id == scope.organisation_id)
+               col(Person.organisation_id) == scope.organisation_id)
 
 
 def _organisation(scope: Scope) -> ColumnElement[bool]:
     if scope.internal:
         return true()
-    return or_(Organisation.kind == OrgKind.PROVIDER, Organisation.id == scope.organisation_id)
+    return or_(col(Organisation.kind) == OrgKind.PROVIDER, col(Organisation.id) == scope.organisation_id)
 
 
 _CLAUSES: dict[type, Callable[[Scope], ColumnElement[bool]]] = {
@@ -198,7 +200,7 @@ def timeline(session: Session, scope: Scope, incident_id: int, *, latest: int | 
     if latest is not None:
         return list(session.exec(query.order_by(col(IncidentEvent.at).desc(), col(IncidentEvent.id).desc())
                                  .limit(latest)))
-    return list(session.exec(query.order_by(IncidentEvent.at, IncidentEvent.id)))
+    return list(session.exec(query.order_by(col(IncidentEvent.at), col(IncidentEvent.id))))
 
 
 def may_read_gate(scope: Scope, gate: ApprovalGate, *, person_id: int, roles: Iterable[str]) -> bool:

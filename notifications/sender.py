@@ -17,6 +17,7 @@ from models.clock import utcnow
 from models.db import get_engine
 from models.outbox import MAX_ATTEMPTS, STALE_CLAIM, Notification, NotificationStatus, backoff
 from models.people import Person
+from models.rows import id_of
 from notifications import channels
 from notifications.signin import signin_line
 
@@ -34,15 +35,16 @@ def due_ids(session: Session, limit: int = 200) -> list[int]:
     """Rows ready to send: pending or failed and due, or claimed long ago by a dead sender."""
     now = utcnow()
     query = (
-        select(Notification.id)
+        select(id_of(Notification))
         .where(
             or_(
                 col(Notification.status).in_([NotificationStatus.PENDING, NotificationStatus.FAILED])
                 & (Notification.next_attempt_at <= now),
-                (Notification.status == NotificationStatus.SENDING) & (Notification.claimed_at < now - STALE_CLAIM),
+                (col(Notification.status) == NotificationStatus.SENDING)
+                & (col(Notification.claimed_at) < now - STALE_CLAIM),
             )
         )
-        .order_by(Notification.id)
+        .order_by(col(Notification.id))
         .limit(limit)
     )
     return list(session.exec(query))
@@ -53,10 +55,11 @@ def _claim(session: Session, notification_id: int) -> bool:
     result = session.exec(  # type: ignore[call-overload]
         update(Notification)
         .where(
-            Notification.id == notification_id,
+            col(Notification.id) == notification_id,
             or_(
                 col(Notification.status).in_([NotificationStatus.PENDING, NotificationStatus.FAILED]),
-                (Notification.status == NotificationStatus.SENDING) & (Notification.claimed_at < now - STALE_CLAIM),
+                (col(Notification.status) == NotificationStatus.SENDING)
+                & (col(Notification.claimed_at) < now - STALE_CLAIM),
             ),
         )
         .values(status=NotificationStatus.SENDING, claimed_at=now)

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from config.settings import get_settings
 from models.people import Person
+from models.rows import stored_id
 from models.signin import issue_link
 from notifications import channels
 
@@ -43,7 +44,7 @@ def send_signin_link(session: Session, person: Person) -> list[str]:
     urls = own_channels(person)
     if not urls:
         return []
-    line = signin_line(session, person.id, "sign-in")
+    line = signin_line(session, stored_id(person), "sign-in")
     session.commit()
     ok, _error = channels.send(urls, None, "ITSS approvals: your sign-in link 登录链接",
                                f"{line}\n\nIf you did not ask for it, ignore this message.")

@@ -12,6 +12,7 @@ from models.db import session_scope
 from models.gates import GateSpec
 from models.review import ArchiveAccess, QuarterlyReview
 from models.roles import RoleKey
+from models.rows import must_get
 from tasks.gates import GateOutcome
 
 ACCESS_DAYS = 7
@@ -21,8 +22,8 @@ ACCESS_DAYS = 7
 def access_gate(access_id: int, flow_run_id: str) -> GateSpec:
     """Bind the request to this run; the gate the ops management department manager decides."""
     with session_scope() as session:
-        access = session.get(ArchiveAccess, access_id)
-        review = session.get(QuarterlyReview, access.review_id)
+        access = must_get(session, ArchiveAccess, access_id)
+        review = must_get(session, QuarterlyReview, access.review_id)
         access.flow_run_id = flow_run_id
         session.add(access)
         return GateSpec(key="archive-access", subject=f"Read archived checklist {review.year} Q{review.quarter} "
@@ -37,7 +38,7 @@ def access_gate(access_id: int, flow_run_id: str) -> GateSpec:
 def settle_access(access_id: int, outcome: GateOutcome) -> str:
     """Grant for a week, or refuse; audited with the decider."""
     with session_scope() as session:
-        access = session.get(ArchiveAccess, access_id)
+        access = must_get(session, ArchiveAccess, access_id)
         if access.status != "pending":
             return access.status
         access.gate_id = outcome.gate_id

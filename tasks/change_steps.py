@@ -25,6 +25,7 @@ from models.db import session_scope
 from models.gates import GateSpec
 from models.inspection import CheckStatus
 from models.roles import RoleKey
+from models.rows import must_get, stored_id
 from tasks.gates import GateOutcome
 from tasks.probes import PROBES, ProbeContext, Target, run_check
 from tasks.runbook import StepContext, run_step
@@ -85,8 +86,8 @@ def run_steps(change_id: int, phase: StepPhase, flow_run_id: str, until: datetim
         if row is not None and row.status == StepStatus.SUCCEEDED:
             continue  # done by an earlier execution of this run, or of an earlier run
         if row is not None and row.status == StepStatus.RUNNING:
-            _finish(row.id, StepStatus.INTERRUPTED, None, row.output + "\ninterrupted: its process ended mid-step; "
-                                                                      "not run again")
+            _finish(stored_id(row), StepStatus.INTERRUPTED, None,
+                    row.output + "\ninterrupted: its process ended mid-step; not run again")
             row.status = StepStatus.INTERRUPTED
         if row is not None:
             return _failed(step, row)
@@ -112,12 +113,12 @@ def _start(change_id: int, phase: StepPhase, position: int, step: RunbookStep, f
                          flow_run_id=flow_run_id, started_at=utcnow())
         session.add(row)
         session.flush()
-        return int(row.id)
+        return stored_id(row)
 
 
 def _finish(step_id: int, status: StepStatus, exit_code: int | None, output: str) -> None:
     with session_scope() as session:
-        row = session.get(ChangeStep, step_id)
+        row = must_get(session, ChangeStep, step_id)
         row.status, row.exit_code, row.output, row.finished_at = status, exit_code, output[-20000:], utcnow()
         session.add(row)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Literal
 
 from prefect import get_run_logger, task
@@ -29,6 +30,7 @@ from models.gates import EscalationStep, GateSpec
 from models.incident_service import record_alert
 from models.incidents import Source
 from models.roles import RoleKey
+from models.rows import must_get, stored_id
 from notifications.render import local_time
 from tasks.gates import GateOutcome
 from tasks.notify import announce
@@ -110,21 +112,21 @@ def begin_change(change_id: int, flow_run_id: str) -> ChangePlan:
 def approval_gates(plan: ChangePlan) -> list[GateSpec]:
     """The approvals a change type needs, in order (none for standard changes, which are pre-authorised)."""
     settings = get_settings()
-    common = dict(details_md=plan.details_md, requested_by=plan.requested_by, contract_id=plan.contract_id,
-                  record_type="change_request", record_id=str(plan.change_id))
+    gate = partial(GateSpec, details_md=plan.details_md, requested_by=plan.requested_by, contract_id=plan.contract_id,
+                   record_type="change_request", record_id=str(plan.change_id))
     subject = f"Change #{plan.change_id}: {plan.title}"
     if plan.change_type == ChangeType.NORMAL:
-        return [GateSpec(key="cab", subject=f"CAB: {subject}", eligible_roles=[RoleKey.CAB_MEMBER],
-                         quorum=settings.cab_quorum, **common)]
+        return [gate(key="cab", subject=f"CAB: {subject}", eligible_roles=[RoleKey.CAB_MEMBER],
+                     quorum=settings.cab_quorum)]
     if plan.change_type == ChangeType.MAJOR:  # both, in turn: the department manager, then the company leader
-        return [GateSpec(key="ops-manager", subject=f"Major change, department manager: {subject}",
-                         eligible_roles=[RoleKey.OPS_MANAGER], **common),
-                GateSpec(key="leadership", subject=f"Major change, company leader: {subject}",
-                         eligible_roles=[RoleKey.LEADERSHIP], **common)]
+        return [gate(key="ops-manager", subject=f"Major change, department manager: {subject}",
+                     eligible_roles=[RoleKey.OPS_MANAGER]),
+                gate(key="leadership", subject=f"Major change, company leader: {subject}",
+                     eligible_roles=[RoleKey.LEADERSHIP])]
     if plan.change_type == ChangeType.EMERGENCY:  # ECAB: both sides' leaders, fast
-        return [GateSpec(key="ecab", subject=f"ECAB (emergency): {subject}", eligible_roles=[RoleKey.LEADERSHIP],
-                         quorum=settings.ecab_quorum, timeout_minutes=120,
-                         escalation=[EscalationStep(role=RoleKey.OPS_MANAGER, after_minutes=30)], **common)]
+        return [gate(key="ecab", subject=f"ECAB (emergency): {subject}", eligible_roles=[RoleKey.LEADERSHIP],
+                     quorum=settings.ecab_quorum, timeout_minutes=120,
+                     escalation=[EscalationStep(role=RoleKey.OPS_MANAGER, after_minutes=30)])]
     return []
 
 
@@ -132,7 +134,7 @@ def approval_gates(plan: ChangePlan) -> list[GateSpec]:
 def record_approval(change_id: int, outcomes: list[GateOutcome], flow_run_id: str) -> ChangeStatus:
     """Approved when every gate approved (pre-authorised when there were none); else rejected, with why."""
     with session_scope() as session:
-        change = session.get(ChangeRequest, change_id)
+        change = must_get(session, ChangeRequest, change_id)
         if change.status != ChangeStatus.SUBMITTED:
             return change.status
         refused = next((o for o in outcomes if not o.approved), None)
@@ -156,14 +158,15 @@ def find_slot(change_id: int) -> Slot:
     settings = get_settings()
     now = utcnow()
     with session_scope() as session:
-        change = session.get(ChangeRequest, change_id)
+        change = must_get(session, ChangeRequest, change_id)
         if change.status == ChangeStatus.IMPLEMENTING:  # re-executed mid-runbook: keep to the slot it started in
             return Slot(when="now", start=change.started_at, end=change.implement_until,
                         outside_window=change.ran_outside_window)
         slot = slot_for(session, change, now, zone=settings.tz, freeze_holidays=settings.freeze_statutory_holidays)
     if change.change_type == ChangeType.EMERGENCY:
         inside = slot is not None and slot[0] <= now
-        return Slot(when="now", start=now, end=slot[1] if inside else None, outside_window=not inside)
+        return Slot(when="now", start=now, end=slot[1] if slot is not None and inside else None,
+                    outside_window=not inside)
     if slot is None:
         return Slot(when="never")
     if slot[0] > now + SHORT_WAIT:
@@ -189,7 +192,7 @@ def schedule_in_window(change_id: int, start: datetime, flow_run_id: str) -> str
             name=name_at_creation("release_deployment", {"change_id": change_id}),  # not a random name till then
             idempotency_key=f"change-{change_id}-window-{start.isoformat()}")
     with session_scope() as session:
-        change = session.get(ChangeRequest, change_id)
+        change = must_get(session, ChangeRequest, change_id)
         set_change_status(session, change, ChangeStatus.SCHEDULED, actor=_flow(flow_run_id),
                           detail=f"waits for its window: flow run {run.id} at {local_time(start)}",
                           scheduled_run_id=str(run.id))
@@ -201,7 +204,7 @@ def schedule_in_window(change_id: int, start: datetime, flow_run_id: str) -> str
 def start_implementation(change_id: int, slot: Slot, flow_run_id: str) -> None:
     """Mark the change implementing (once) with the slot it runs in."""
     with session_scope() as session:
-        change = session.get(ChangeRequest, change_id)
+        change = must_get(session, ChangeRequest, change_id)
         if change.status == ChangeStatus.IMPLEMENTING:
             return
         detail = "emergency change outside any change window (ECAB approved)" if slot.outside_window else None
@@ -213,7 +216,7 @@ def start_implementation(change_id: int, slot: Slot, flow_run_id: str) -> None:
 def finish_change(change_id: int, status: ChangeStatus, failure: str | None, flow_run_id: str) -> None:
     """Record the outcome, when it ended and the outage (start to end, for changes that interrupt service)."""
     with session_scope() as session:
-        change = session.get(ChangeRequest, change_id)
+        change = must_get(session, ChangeRequest, change_id)
         if change.status in FINAL:
             return
         finished = utcnow()
@@ -227,7 +230,7 @@ def finish_change(change_id: int, status: ChangeStatus, failure: str | None, flo
 def update_cmdb(change_id: int, flow_run_id: str) -> list[int]:
     """Record the release on the affected CIs (version and attributes) through the CI change log, once."""
     with session_scope() as session:
-        change = session.get(ChangeRequest, change_id)
+        change = must_get(session, ChangeRequest, change_id)
         if change.cmdb_updated_at is not None:
             return change.ci_ids
         for ci_id in change.ci_ids:
@@ -249,7 +252,7 @@ def update_cmdb(change_id: int, flow_run_id: str) -> list[int]:
 def open_rollback_incident(change_id: int, flow_run_id: str) -> int:
     """A failed rollback leaves service in an unknown state: a major incident through the alert path."""
     with session_scope() as session:
-        change = session.get(ChangeRequest, change_id)
+        change = must_get(session, ChangeRequest, change_id)
         names = [ci.name for ci in (session.get(ConfigurationItem, i) for i in change.ci_ids) if ci is not None]
         incident, created = record_alert(
             session, fingerprint=f"change:{change_id}:rollback", firing=True,
@@ -258,7 +261,7 @@ def open_rollback_incident(change_id: int, flow_run_id: str) -> int:
             actor=_flow(flow_run_id), major=True, starts_at=None)
         change.incident_id = incident.id
         session.add(change)
-        incident_id = int(incident.id)
+        incident_id = stored_id(incident)
     if created:
         dispatch_incident(incident_id)
     return incident_id
@@ -268,13 +271,13 @@ def open_rollback_incident(change_id: int, flow_run_id: str) -> int:
 def open_review(change_id: int) -> int:
     """The post-implementation review item, due a week after the change ended; the change manager hears of it."""
     with session_scope() as session:
-        change = session.get(ChangeRequest, change_id)
+        change = must_get(session, ChangeRequest, change_id)
         review = session.exec(select(ChangeReview).where(ChangeReview.change_id == change_id)).first()
         if review is None:
             review = ChangeReview(change_id=change_id, due_at=review_due(change.finished_at or utcnow()))
             session.add(review)
             session.flush()
-        review_id, due = int(review.id), review.due_at
+        review_id, due = stored_id(review), review.due_at
     announce(event="change.review", dedupe_prefix=f"change:{change_id}:review", roles=[RoleKey.CHANGE_MANAGER],
              title=f"Review change #{change_id} by {local_time(due)}",
              body=f"Record the post-implementation review: POST /changes/{change_id}/review")
@@ -285,7 +288,7 @@ def open_review(change_id: int) -> int:
 def announce_change(change_id: int, event: str) -> int:
     """Tell the stakeholders that the change starts, ended, was scheduled or refused (once per event)."""
     with session_scope() as session:
-        change = session.get(ChangeRequest, change_id)
+        change = must_get(session, ChangeRequest, change_id)
         body = (f"{change.change_type.value} change, status **{change.status.value}**"
                 + (f": {change.failure}" if change.failure else "")
                 + (f"\nWindow: {local_time(change.window_start)} – {local_time(change.window_end)}"

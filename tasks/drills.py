@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
-from sqlmodel import select
+from sqlmodel import col, select
 
 from config.settings import get_settings
 from itss.runs import resume
@@ -15,6 +15,7 @@ from models.drills.tables import DrillEvaluation, DrillPlan, DrillRun, DrillStep
 from models.gates import GateSpec
 from models.incidents import Incident
 from models.roles import RoleKey
+from models.rows import must_get, stored_id
 from notifications.outbox import enqueue
 from notifications.render import render, render_html
 from notifications.sender import deliver
@@ -37,7 +38,7 @@ def _tell(session, plan: DrillPlan, run: DrillRun, event: str, text: str) -> lis
     title, body = render("generic", title=f"[drill] {plan.name}: {event}", body=text, link=None)
     rows = enqueue(session, event=f"drill.{event}", title=title, body=body, roles=_roles(plan),
                    dedupe_prefix=f"drill:{run.id}:{event}")
-    return [int(r.id) for r in rows]
+    return [stored_id(r) for r in rows]
 
 
 @task(name="start-drill", retries=2, retry_delay_seconds=2)
@@ -46,11 +47,11 @@ def start_drill(plan_id: int, flow_run_id: str) -> int:
     with session_scope() as session:
         run, _ = start_run(session, plan_id=plan_id, flow_run_id=flow_run_id,
                            retention_years=get_settings().drill_retention_years)
-        plan = session.get(DrillPlan, plan_id)
+        plan = must_get(session, DrillPlan, plan_id)
         ids = _tell(session, plan, run, "started",
                     f"Drill of {plan.emergency_plan} starts now. Scenario: {plan.scenario}. "
                     f"Record your steps: POST /drills/runs/{run.id}/steps")
-        run_id = int(run.id)
+        run_id = stored_id(run)
     deliver(ids)
     return run_id
 
@@ -87,7 +88,7 @@ def end_drill(run_id: int, outcome: GateOutcome) -> str:
     ids: list[int] = []
     with session_scope() as session:
         run = _run(session, run_id)
-        plan = session.get(DrillPlan, run.plan_id)
+        plan = must_get(session, DrillPlan, run.plan_id)
         if outcome.outcome == "terminated":
             ids = _tell(session, plan, run, "terminated", f"Drill terminated at once: {run.termination_reason}")
         elif outcome.outcome == "abandon":
@@ -112,9 +113,9 @@ def write_report(run_id: int) -> str:
     """The summary report (HTML, kept with the run) and a Prefect artifact of it."""
     with session_scope() as session:
         run = _run(session, run_id)
-        plan = session.get(DrillPlan, run.plan_id)
-        steps = list(session.exec(select(DrillStep).where(DrillStep.run_id == run_id).order_by(DrillStep.at,
-                                                                                              DrillStep.id)))
+        plan = must_get(session, DrillPlan, run.plan_id)
+        steps = list(session.exec(select(DrillStep).where(col(DrillStep.run_id) == run_id).order_by(col(DrillStep.at),
+                                                                                              col(DrillStep.id))))
         evaluation = session.exec(select(DrillEvaluation).where(DrillEvaluation.run_id == run_id)).first()
         run.summary_html = render_html("drill_report", plan=plan, run=run, steps=steps, evaluation=evaluation)
         session.add(run)
@@ -149,10 +150,10 @@ def stop_drills(incident_id: int) -> list[int]:
         stopped = terminate_for_incident(session, incident, actor=f"incident:{incident_id}")
         ids: list[int] = []
         for run, _ in stopped:
-            plan = session.get(DrillPlan, run.plan_id)
+            plan = must_get(session, DrillPlan, run.plan_id)
             ids += _tell(session, plan, run, "terminated", f"Drill terminated at once: {run.termination_reason}")
         gates = [(g.flow_run_id, g.id, g.decision_token) for _, g in stopped if g is not None]
-        run_ids = [int(r.id) for r, _ in stopped]
+        run_ids = [stored_id(r) for r, _ in stopped]
     deliver(ids)
     for flow_run_id, gate_id, token in gates:  # if Prefect misses this, the sweeper resumes decided gates
         if not resume(flow_run_id, {"gate_id": gate_id, "token": token}, within=10):

@@ -15,12 +15,13 @@ from prefect.context import FlowRunContext
 from prefect.flow_runs import pause_flow_run, suspend_flow_run
 from prefect.input import RunInput
 from pydantic import BaseModel
-from sqlmodel import select
+from sqlmodel import col, select
 
 from models.db import session_scope
 from models.gate_service import open_gate, record_bypass, verified
 from models.gates import ApprovalGate, ApprovalVote, GateSpec, GateStatus
 from models.outbox import Notification, NotificationStatus
+from models.rows import id_of, stored_id
 from notifications.outbox import enqueue
 from notifications.render import gate_link, render
 from notifications.sender import deliver
@@ -62,18 +63,18 @@ def open_gate_task(flow_run_id: str, spec: GateSpec) -> int:
     with session_scope() as session:
         gate, created = open_gate(session, flow_run_id=flow_run_id, spec=spec, actor=f"flow:{flow_run_id}")
         if created:
-            title, body = render("gate_requested", gate=gate, link=gate_link(gate.id))
+            title, body = render("gate_requested", gate=gate, link=gate_link(stored_id(gate)))
             enqueue(session, event="gate.requested", dedupe_prefix=f"gate:{gate.id}:requested",
                     roles=spec.eligible_roles, title=title, body=body, gate_id=gate.id,
                     contract_id=spec.contract_id)
-        return int(gate.id)
+        return stored_id(gate)
 
 
 @task(name="notify-gate", retries=2, retry_delay_seconds=2)
 def notify_gate(gate_id: int) -> int:
     """Try to send the gate's pending notifications now; failures stay in the outbox for the sweeper."""
     with session_scope() as session:
-        ids = list(session.exec(select(Notification.id).where(
+        ids = list(session.exec(select(id_of(Notification)).where(
             Notification.gate_id == gate_id, Notification.status == NotificationStatus.PENDING)))
     return deliver(ids).sent
 
@@ -81,10 +82,10 @@ def notify_gate(gate_id: int) -> int:
 def _outcome(gate_id: int) -> GateOutcome | None:
     with session_scope() as session:
         gate = session.get(ApprovalGate, gate_id)
-        if gate is None or not verified(gate):
+        if gate is None or gate.decided_at is None or not verified(gate):  # (verified needs decided_at)
             return None
-        votes = session.exec(select(ApprovalVote).where(ApprovalVote.gate_id == gate_id).order_by(ApprovalVote.id))
-        votes = list(votes)
+        votes = list(session.exec(select(ApprovalVote).where(col(ApprovalVote.gate_id) == gate_id)
+                                  .order_by(col(ApprovalVote.id))))
         return GateOutcome(gate_id=gate_id, status=gate.status, outcome=str(gate.outcome),
                            decided_at=gate.decided_at, voters=[v.person_id for v in votes],
                            comments=[v.comment for v in votes if v.comment])

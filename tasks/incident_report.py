@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from config.settings import get_settings
 from models.incident_clocks import clock_states
@@ -47,7 +47,7 @@ def summary_markdown(session: Session, incident_id: int) -> str:
                      f"{result} |")
     lines += ["", "## Timeline", "", "| when | who | what | detail |", "|---|---|---|---|"]
     events = session.exec(select(IncidentEvent).where(IncidentEvent.incident_id == incident_id)
-                          .order_by(IncidentEvent.at, IncidentEvent.id))
+                          .order_by(col(IncidentEvent.at), col(IncidentEvent.id)))
     for event in events:
         lines.append(f"| {_local(event.at)} | {event.actor} | {event.kind} | {event.detail.replace('|', '/')} |")
     lines += ["", "## Cause", "", incident.cause or "(not recorded)", "", "## Actions", "",

@@ -17,6 +17,7 @@ from models.incidents import Document, Incident, IncidentEvent, IncidentStatus, 
 from models.knowledge.service import draft_from_incident
 from models.problems.service import check_recurrence, note_recurrence
 from models.roles import RoleKey
+from models.rows import stored_id
 from models.sla import SlaMeasure
 from notifications.outbox import enqueue
 from notifications.render import render
@@ -85,7 +86,7 @@ def notify_by_level(incident_id: int, event: str = "reported") -> list[str]:
         if rows:
             log_event(session, incident_id, actor="system:notify", kind="notified",
                       detail=f"{', '.join(r.value for r in roles)} ({len(rows)} recipients)")
-        ids = [int(r.id) for r in rows]
+        ids = [stored_id(r) for r in rows]
     deliver(ids)
     return [r.value for r in roles]
 
@@ -202,4 +203,4 @@ def record_problems(incident_id: int) -> list[int]:
             note_recurrence(session, problem, incident, actor="system:problem")
             log_event(session, incident_id, actor="system:problem", kind="problem_recorded",
                       detail=f"problem {problem.id}: recurring on CI {problem.ci_id}")
-        return [int(p.id) for p in problems]
+        return [stored_id(p) for p in problems]

@@ -25,6 +25,7 @@ from models.inspection import CheckStatus, InspectionPlan, InspectionRun, RunSta
 from models.inspection_plan import CheckItem, PlanSpec, targets_of
 from models.inspection_service import close_run, open_run, plan_by_ref, store_results
 from models.roles import RoleKey
+from models.rows import must_get, stored_id
 from notifications.outbox import enqueue
 from notifications.render import local_time, render, render_document
 from notifications.sender import deliver
@@ -54,20 +55,20 @@ def begin_inspection(plan: str, trigger: str, run_id: int | None = None) -> int 
             get_run_logger().info("inspection plan %r is paused; scheduled run skipped", found.name)
             return None
         run = open_run(session, found, trigger=trigger, flow_run_id=flow_run.get_id())
-        return int(run.id)
+        return stored_id(run)
 
 
 def _load(run_id: int) -> tuple[InspectionPlan, PlanSpec, list[Target], dict[int, str]]:
     with session_scope() as session:
-        run = session.get(InspectionRun, run_id)
-        plan = session.get(InspectionPlan, run.plan_id)
+        run = must_get(session, InspectionRun, run_id)
+        plan = must_get(session, InspectionPlan, run.plan_id)
         spec = PlanSpec.model_validate(plan.spec)
         cis = targets_of(session, spec)
         run.targets = len(cis)
         session.add(run)
-        targets = [Target(ci_id=ci.id, name=ci.name, host=ci.ip or ci.hostname or ci.name,
+        targets = [Target(ci_id=stored_id(ci), name=ci.name, host=ci.ip or ci.hostname or ci.name,
                           attributes={"ci_type": ci.ci_type.value, **ci.attributes}) for ci in cis]
-        return plan, spec, targets, {ci.id: ci.name for ci in cis}
+        return plan, spec, targets, {stored_id(ci): ci.name for ci in cis}
 
 
 def _applies(check: CheckItem, target: Target) -> bool:
@@ -129,11 +130,12 @@ def handle_exceptions(run_id: int, failures: list[dict[str, Any]]) -> list[int]:
     """Notify the roles each failure's rule names (one message per role and run), and open incidents for
     the checks that call for one: one open incident per CI + check item, whatever the number of runs."""
     with session_scope() as session:
-        run = session.get(InspectionRun, run_id)
-        plan = session.get(InspectionPlan, run.plan_id)
+        run = must_get(session, InspectionRun, run_id)
+        plan = must_get(session, InspectionPlan, run.plan_id)
         spec = PlanSpec.model_validate(plan.spec)
         by_role: dict[RoleKey, list[dict[str, Any]]] = defaultdict(list)
-        new_incidents, on_incidents = [], []
+        new_incidents: list[int] = []
+        on_incidents: list[int] = []
         for failure in failures:
             check = spec.check(failure["check_key"])
             rule = check.rule(failure["status"])
@@ -147,8 +149,8 @@ def handle_exceptions(run_id: int, failures: list[dict[str, Any]]) -> list[int]:
                     title=f"Inspection: {check.name} {failure['status']} on {failure['ci_name']}",
                     symptom=failure["message"], ci_names=[failure["ci_name"]], source=Source.INSPECTION,
                     actor=f"system:inspection:{run_id}", major=rule.fault_class == "major", starts_at=None)
-                (new_incidents if created else on_incidents).append(int(incident.id))
-        notification_ids = []
+                (new_incidents if created else on_incidents).append(stored_id(incident))
+        notification_ids: list[int] = []
         for role, items in by_role.items():
             lines = "\n".join(f"- **{f['status']}** {f['ci_name']} · {spec.check(f['check_key']).name}: {f['message']}"
                               for f in sorted(items, key=lambda f: FAILURES_FIRST[CheckStatus(f["status"])]))
@@ -156,7 +158,7 @@ def handle_exceptions(run_id: int, failures: list[dict[str, Any]]) -> list[int]:
                                  body=lines, link=None)
             rows = enqueue(session, event="inspection.exceptions", dedupe_prefix=f"inspection:{run_id}:{role.value}",
                            roles=[role], title=title, body=body)
-            notification_ids += [int(r.id) for r in rows]
+            notification_ids += [stored_id(r) for r in rows]
     deliver(notification_ids)
     for incident_id in new_incidents:  # the emergency-response run, exactly once (claimed in the database)
         dispatch_incident(incident_id)
@@ -169,7 +171,7 @@ def report_inspection(run_id: int, failures: list[dict[str, Any]], incident_ids:
     ordered = sorted(failures, key=lambda f: (FAILURES_FIRST[CheckStatus(f["status"])], f["ci_name"], f["check_key"]))
     with session_scope() as session:
         run = close_run(session, run_id, status=RunStatus.COMPLETED, incidents_opened=incident_ids)
-        plan = session.get(InspectionPlan, run.plan_id)
+        plan = must_get(session, InspectionPlan, run.plan_id)
         spec = PlanSpec.model_validate(plan.spec)
         # Plain values only: a team's template must not reach the session behind a table object.
         context = dict(plan=spec, run=run.model_dump(), failures=ordered, incident_ids=incident_ids,

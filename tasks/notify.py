@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from models.db import session_scope
 from models.roles import RoleKey
+from models.rows import stored_id
 from notifications.outbox import enqueue
 from notifications.render import render
 from notifications.sender import deliver
@@ -17,5 +18,5 @@ def announce(*, event: str, dedupe_prefix: str, roles: list[RoleKey], title: str
         subject, text = render("generic", title=title, body=body, link=link)
         rows = enqueue(session, event=event, dedupe_prefix=dedupe_prefix, roles=roles, title=subject, body=text,
                        contract_id=contract_id)
-        ids = [int(row.id) for row in rows]
+        ids = [stored_id(row) for row in rows]
     return deliver(ids).sent

@@ -14,6 +14,7 @@ from models.db import session_scope
 from models.gates import GateSpec
 from models.inspection import InspectionPlan
 from models.roles import RoleKey
+from models.rows import must_get
 from tasks.gates import GateOutcome
 
 DEPLOYMENT = "plan_approval/plan_approval"
@@ -23,7 +24,7 @@ DEPLOYMENT = "plan_approval/plan_approval"
 def plan_gate(plan_id: int, version: int, flow_run_id: str) -> GateSpec:
     """Bind this version's approval to the run; the gate a CAB member (not the plan's author) decides."""
     with session_scope() as session:
-        plan = session.get(InspectionPlan, plan_id)
+        plan = must_get(session, InspectionPlan, plan_id)
         if plan.version == version:
             plan.approval_flow_run_id = flow_run_id
             session.add(plan)
@@ -40,7 +41,7 @@ def plan_gate(plan_id: int, version: int, flow_run_id: str) -> GateSpec:
 def settle_plan(plan_id: int, version: int, outcome: GateOutcome) -> str:
     """Approved: the plan may be scheduled and run. Rejected or expired: it may not. Audited."""
     with session_scope() as session:
-        plan = session.get(InspectionPlan, plan_id)
+        plan = must_get(session, InspectionPlan, plan_id)
         if plan.version != version:
             return "superseded"
         if plan.approval_status != "pending":
@@ -76,7 +77,8 @@ def request_pending_plan_approvals() -> int:
         if run_id is not None:
             with session_scope() as session:
                 plan = session.get(InspectionPlan, plan_id)
-                if plan.version == version and plan.approval_flow_run_id is None:
+                # Deleted since the query above: skip it rather than fail the sweep for the others.
+                if plan is not None and plan.version == version and plan.approval_flow_run_id is None:
                     plan.approval_flow_run_id = run_id
                     session.add(plan)
             started += 1

@@ -42,6 +42,7 @@ from models.incident_dispatch import CLAIM_PREFIX
 from models.incidents import Incident, IncidentStatus, Source
 from models.review import ArchiveAccess, QuarterlyReview, ReviewStatus
 from models.roles import RoleKey
+from models.rows import id_of, must_get, stored_id
 from tasks.notify import announce
 
 log = logging.getLogger(__name__)
@@ -67,29 +68,39 @@ class Tracked:
 
 def tracked_records(session: Session) -> list[Tracked]:
     """Open incidents, releases in progress, reviews in progress and pending access requests with a run."""
+    # Each query asks for rows with a flow_run_id: the `is None` checks below never skip one; they narrow the type.
     found: list[Tracked] = []
-    for row in session.exec(select(Incident.id, Incident.flow_run_id, Incident.title).where(
+    for row in session.exec(select(id_of(Incident), Incident.flow_run_id, Incident.title).where(
             Incident.status != IncidentStatus.CLOSED, Incident.source != Source.IMPORT,
             col(Incident.flow_run_id).is_not(None), col(Incident.flow_run_id).not_like(f"{CLAIM_PREFIX}%"))):
+        if row[1] is None:
+            continue
         found.append(Tracked("incident", row[0], row[1], "emergency_response/emergency_response",
                              {"incident_id": row[0]}, [RoleKey.ENGINEER, RoleKey.PROJECT_MANAGER],
                              f"incident #{row[0]} {row[2]}"))
-    for row in session.exec(select(ChangeRequest.id, ChangeRequest.flow_run_id, ChangeRequest.title).where(
+    for row in session.exec(select(id_of(ChangeRequest), ChangeRequest.flow_run_id, ChangeRequest.title).where(
             ChangeRequest.status == ChangeStatus.IMPLEMENTING, col(ChangeRequest.flow_run_id).is_not(None))):
+        if row[1] is None:
+            continue
         found.append(Tracked("change_request", row[0], row[1], "release_deployment/release_deployment",
                              {"change_id": row[0]}, [RoleKey.CHANGE_MANAGER, RoleKey.ENGINEER],
                              f"change #{row[0]} {row[2]}"))
     for review in session.exec(select(QuarterlyReview).where(
             QuarterlyReview.status != ReviewStatus.ARCHIVED, col(QuarterlyReview.flow_run_id).is_not(None))):
+        if review.flow_run_id is None:
+            continue
         # A review's run may end while the customer still holds it: only a run that died counts.
-        found.append(Tracked("quarterly_review", review.id, review.flow_run_id, "quarterly_review/quarterly_review",
+        found.append(Tracked("quarterly_review", stored_id(review), review.flow_run_id,
+                             "quarterly_review/quarterly_review",
                              {"contract_id": review.contract_id, "year": review.year, "quarter": review.quarter},
                              [RoleKey.PROJECT_MANAGER], f"quarterly review {review.year} Q{review.quarter}",
                              completed_is_dead=False))
-    for row in session.exec(select(ArchiveAccess.id, ArchiveAccess.flow_run_id).where(
+    for access in session.exec(select(id_of(ArchiveAccess), ArchiveAccess.flow_run_id).where(
             ArchiveAccess.status == "pending", col(ArchiveAccess.flow_run_id).is_not(None))):
-        found.append(Tracked("archive_access", row[0], row[1], "archive_access/archive_access",
-                             {"access_id": row[0]}, [RoleKey.ADMIN], f"archive access request #{row[0]}"))
+        if access[1] is None:
+            continue
+        found.append(Tracked("archive_access", access[0], access[1], "archive_access/archive_access",
+                             {"access_id": access[0]}, [RoleKey.ADMIN], f"archive access request #{access[0]}"))
     return found
 
 
@@ -106,7 +117,7 @@ def diagnose(run: FlowRun | None, tracked: Tracked, now: datetime, last_beat: da
     since = state.timestamp if state is not None and state.timestamp else now
     settings = get_settings()
     if kind == StateType.PENDING and now - since > timedelta(seconds=settings.run_stuck_seconds):
-        return f"{state.name or 'Pending'} for {(now - since).total_seconds():.0f} s"
+        return f"{(state.name if state is not None else None) or 'Pending'} for {(now - since).total_seconds():.0f} s"
     if kind == StateType.RUNNING:
         seen = max(since, last_beat) if last_beat else since
         if now - seen > timedelta(seconds=settings.run_heartbeat_timeout_seconds):
@@ -127,7 +138,7 @@ def _read_runs(client: SyncPrefectClient, ids: list[str]) -> dict[str, FlowRun]:
 def _last_heartbeat(client: SyncPrefectClient, run: FlowRun, now: datetime) -> datetime | None:
     since = (run.state.timestamp if run.state and run.state.timestamp else now) - timedelta(minutes=1)
     page = client.read_events(EventFilter(
-        occurred=EventOccurredFilter(since=since, until=now + timedelta(minutes=1)),
+        occurred=EventOccurredFilter(since=since, until=now + timedelta(minutes=1)),  # type: ignore[arg-type]  # why: prefect types these as pendulum's DateTime on 3.11; its pydantic model converts a datetime
         event=EventNameFilter(name=[HEARTBEAT_EVENT]),
         resource=EventResourceFilter(id=[f"prefect.flow-run.{run.id}"])), limit=50)
     return max((event.occurred for event in page.events), default=None)
@@ -177,22 +188,23 @@ def reconcile_runs() -> dict[str, int]:
 
 def _still_open(session: Session, item: Tracked) -> bool:
     if item.kind == "incident":
-        row = session.get(Incident, item.record_id)
-        return row is not None and row.status != IncidentStatus.CLOSED and row.flow_run_id == item.run_id
+        incident = session.get(Incident, item.record_id)
+        return incident is not None and incident.status != IncidentStatus.CLOSED and incident.flow_run_id == item.run_id
     if item.kind == "change_request":
-        row = session.get(ChangeRequest, item.record_id)
-        return row is not None and row.status == ChangeStatus.IMPLEMENTING and row.flow_run_id == item.run_id
+        change = session.get(ChangeRequest, item.record_id)
+        return change is not None and change.status == ChangeStatus.IMPLEMENTING and change.flow_run_id == item.run_id
     if item.kind == "quarterly_review":
-        row = session.get(QuarterlyReview, item.record_id)
-        return row is not None and row.status != ReviewStatus.ARCHIVED and row.flow_run_id == item.run_id
-    row = session.get(ArchiveAccess, item.record_id)
-    return row is not None and row.status == "pending" and row.flow_run_id == item.run_id
+        review = session.get(QuarterlyReview, item.record_id)
+        return review is not None and review.status != ReviewStatus.ARCHIVED and review.flow_run_id == item.run_id
+    access = session.get(ArchiveAccess, item.record_id)
+    return access is not None and access.status == "pending" and access.flow_run_id == item.run_id
 
 
 def _set_run(session: Session, item: Tracked, run_id: str) -> None:
-    model = {"incident": Incident, "change_request": ChangeRequest, "quarterly_review": QuarterlyReview,
-             "archive_access": ArchiveAccess}[item.kind]
-    row = session.get(model, item.record_id)
+    models: dict[str, type[Incident] | type[ChangeRequest] | type[QuarterlyReview] | type[ArchiveAccess]] = {
+        "incident": Incident, "change_request": ChangeRequest, "quarterly_review": QuarterlyReview,
+        "archive_access": ArchiveAccess}
+    row = must_get(session, models[item.kind], item.record_id)  # _still_open saw it in this transaction
     row.flow_run_id = run_id
     session.add(row)
 
@@ -218,7 +230,7 @@ def recover(client: SyncPrefectClient, item: Tracked, found: str) -> bool:
             return False  # Prefect refused or is away: the next sweep tries again
         with session_scope() as session:
             # The new run finds the old run's gates (and their votes) under its own id.
-            session.exec(update(ApprovalGate).where(ApprovalGate.flow_run_id == item.run_id)  # type: ignore[call-overload]
+            session.exec(update(ApprovalGate).where(col(ApprovalGate.flow_run_id) == item.run_id)  # type: ignore[call-overload]
                          .values(flow_run_id=new_id))
             _set_run(session, item, new_id)
         action = f"started new run {new_id}"

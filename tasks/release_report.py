@@ -7,13 +7,14 @@ from collections import defaultdict
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.changes import ChangeRequest, ChangeStep, StepPhase
 from models.cmdb import ConfigurationItem
 from models.db import session_scope
 from models.documents import store_document
 from models.gates import ApprovalGate, ApprovalVote
+from models.rows import must_get
 from notifications.render import render_document
 
 PHASES = [(StepPhase.DEPLOY, "Step log"), (StepPhase.VERIFY, "Verification"), (StepPhase.ROLLBACK, "Rollback"),
@@ -22,18 +23,18 @@ PHASES = [(StepPhase.DEPLOY, "Step log"), (StepPhase.VERIFY, "Verification"), (S
 
 def release_markdown(session: Session, change_id: int) -> str:
     """The report of one change as Markdown."""
-    change = session.get(ChangeRequest, change_id)
+    change = must_get(session, ChangeRequest, change_id)
     gates = list(session.exec(select(ApprovalGate).where(ApprovalGate.record_type == "change_request",
                                                          ApprovalGate.record_id == str(change_id))
-                              .order_by(ApprovalGate.id)))
+                              .order_by(col(ApprovalGate.id))))
     votes: dict[int, list[str]] = defaultdict(list)
-    for vote in session.exec(select(ApprovalVote).where(ApprovalVote.gate_id.in_([g.id for g in gates]))
-                             .order_by(ApprovalVote.id)):
+    for vote in session.exec(select(ApprovalVote).where(col(ApprovalVote.gate_id).in_([g.id for g in gates]))
+                             .order_by(col(ApprovalVote.id))):
         comment = f": {vote.comment}" if vote.comment else ""
         votes[vote.gate_id].append(f"person:{vote.person_id} {vote.option}{comment}")
     steps: dict[StepPhase, list[ChangeStep]] = defaultdict(list)
     for step in session.exec(select(ChangeStep).where(ChangeStep.change_id == change_id)
-                             .order_by(ChangeStep.phase, ChangeStep.position)):
+                             .order_by(col(ChangeStep.phase), col(ChangeStep.position))):
         steps[step.phase].append(step)
     names = [ci.name for ci in (session.get(ConfigurationItem, i) for i in change.ci_ids) if ci is not None]
     duration = ((change.finished_at - change.started_at).total_seconds() / 60

@@ -26,6 +26,7 @@ from models.review import ImprovementMeasure, QuarterlyReview, ReviewStatus, Ris
 from models.review_metrics import previous_quarter, quarter_bounds, quarter_metrics, risk_metrics
 from models.review_targets import TARGETS, evaluate, trends
 from models.roles import RoleKey
+from models.rows import must_get, stored_id
 from tasks.gates import GateOutcome
 from tasks.notify import announce
 from tasks.review_report import review_html, review_markdown, review_xlsx
@@ -53,7 +54,7 @@ def _monthly_incidents(session: Session, contract_id: int, year: int, quarter: i
                          tzinfo=zone)
         end = datetime(start.year + start.month // 12, start.month % 12 + 1, 1, tzinfo=zone)
         count = session.exec(select(func.count()).where(
-            (Incident.contract_id == contract_id) | Incident.contract_id.is_(None),
+            (col(Incident.contract_id) == contract_id) | col(Incident.contract_id).is_(None),
             col(Incident.reported_at) >= start, col(Incident.reported_at) < end)).one()
         months.append((start.strftime("%Y-%m"), int(count)))
     return months
@@ -70,9 +71,9 @@ def _measures(session: Session, review: QuarterlyReview, targets: list[dict[str,
         found = session.exec(select(ImprovementMeasure).where(ImprovementMeasure.review_id == review.id,
                                                               ImprovementMeasure.target == target.key)).first()
         if found is None:
-            session.add(ImprovementMeasure(review_id=review.id, contract_id=review.contract_id, target=target.key,
-                                           finding=finding, measure=target.measure, owner_role=target.owner,
-                                           due_on=due))
+            session.add(ImprovementMeasure(review_id=stored_id(review), contract_id=review.contract_id,
+                                           target=target.key, finding=finding, measure=target.measure,
+                                           owner_role=target.owner, due_on=due))
         key = f"review:{review.contract_id}:{target.key}"
         risk = session.exec(select(Risk).where(Risk.key == key)).first()
         if risk is None:
@@ -100,7 +101,7 @@ def compile_review(contract_id: int, year: int, quarter: int, flow_run_id: str) 
                                                             QuarterlyReview.quarter == quarter)).first()
         if review is not None and review.status != ReviewStatus.REQUESTED and (
                 review.flow_run_id == flow_run_id or review.status == ReviewStatus.ARCHIVED):
-            return int(review.id) if review.status != ReviewStatus.ARCHIVED else None
+            return stored_id(review) if review.status != ReviewStatus.ARCHIVED else None
         now = utcnow()
         metrics = quarter_metrics(session, contract_id, year, quarter, zone=settings.tz, now=now)
         before = quarter_metrics(session, contract_id, *previous_quarter(year, quarter), zone=settings.tz, now=now)
@@ -116,10 +117,10 @@ def compile_review(contract_id: int, year: int, quarter: int, flow_run_id: str) 
         session.flush()
         metrics["risks"] = risk_metrics(session, contract_id, start, end)  # the summary counts the risks just added
         measures = [m.model_dump(mode="json") for m in session.exec(select(ImprovementMeasure).where(
-            ImprovementMeasure.review_id == review.id).order_by(ImprovementMeasure.id))]
+            col(ImprovementMeasure.review_id) == review.id).order_by(col(ImprovementMeasure.id)))]
         risks = [r.model_dump(mode="json") for r in session.exec(
-            select(Risk).where((Risk.contract_id == contract_id) | Risk.contract_id.is_(None),
-                               Risk.status != RiskStatus.CLOSED).order_by(Risk.id))]
+            select(Risk).where((col(Risk.contract_id) == contract_id) | col(Risk.contract_id).is_(None),
+                               col(Risk.status) != RiskStatus.CLOSED).order_by(col(Risk.id)))]
         context = dict(contract=contract, period=metrics["period"], start=start, end=end, compiled=now,
                        metrics=metrics, targets=targets, trends=trends(metrics, before), measures=measures,
                        risks=risks)
@@ -132,7 +133,7 @@ def compile_review(contract_id: int, year: int, quarter: int, flow_run_id: str) 
         record_audit(session, actor=f"flow:{flow_run_id}", action="review.compiled", record_type="quarterly_review",
                      record_id=review.id, detail=f"{contract.code} {year} Q{quarter}: "
                                                  f"{sum(t['met'] is False for t in targets)} target(s) unmet")
-        review_id, summary = int(review.id), review.summary_md
+        review_id, summary = stored_id(review), review.summary_md
     create_markdown_artifact(summary, key=f"quarterly-review-{contract_id}-{year}-q{quarter}",
                              description=f"Delivery implementation checklist {year} Q{quarter}")
     return review_id
@@ -166,7 +167,7 @@ def set_review_status(review_id: int, status: ReviewStatus, flow_run_id: str,
                       outcome: GateOutcome | None = None) -> None:
     """Move the deliverable along its life cycle, audited with who decided and why."""
     with session_scope() as session:
-        review = session.get(QuarterlyReview, review_id)
+        review = must_get(session, QuarterlyReview, review_id)
         if not moves_forward(review.status, status):  # already there or past it: a re-executed run
             return
         before = review.status
@@ -184,8 +185,8 @@ def set_review_status(review_id: int, status: ReviewStatus, flow_run_id: str,
 def announce_review(review_id: int, event: str) -> int:
     """Tell the managers the checklist is ready, waits for the customer, was returned or archived."""
     with session_scope() as session:
-        review = session.get(QuarterlyReview, review_id)
-        contract = session.get(Contract, review.contract_id)
+        review = must_get(session, QuarterlyReview, review_id)
+        contract = must_get(session, Contract, review.contract_id)
         title = f"[quarterly review {event}] {contract.code} {review.year} Q{review.quarter}"
         unmet = sum(t["met"] is False for t in review.metrics.get("targets", []))
         contract_id = review.contract_id

@@ -116,7 +116,9 @@ def _ssh(step: RunbookStep, ctx: StepContext, env: dict[str, str]) -> StepResult
             exports = "".join(f"export {name}={_quote(value)}; " for name, value in env.items()
                               if name != step.password_env)
             done = await conn.run(exports + (step.command or ""), check=False)
-        output = f"{done.stdout or ''}{done.stderr or ''}"
+        # Text with asyncssh's default encoding; typed str | bytes, so bytes are decoded, never shown as b'...'.
+        output = "".join(part.decode(errors="replace") if isinstance(part, bytes) else part or ""
+                         for part in (done.stdout, done.stderr))
         return StepResult(done.exit_status == 0, done.exit_status, str(output))
 
     try:

@@ -19,6 +19,7 @@ from models.incident_clocks import clock_states, sweep_clocks
 from models.incident_dispatch import undispatched
 from models.incidents import Incident, IncidentStatus
 from models.roles import RoleKey
+from models.rows import must_get, stored_id
 from models.statutory import missing_years, statutory_calendar
 from notifications.outbox import enqueue
 from notifications.render import gate_link, render
@@ -32,7 +33,7 @@ def escalate_overdue_gates() -> int:
     with session_scope() as session:
         escalated = 0
         for gate, role in escalate_due(session):
-            title, body = render("gate_escalated", gate=gate, role=role, link=gate_link(gate.id))
+            title, body = render("gate_escalated", gate=gate, role=role, link=gate_link(stored_id(gate)))
             enqueue(session, event="gate.escalated", dedupe_prefix=f"gate:{gate.id}:escalated:{gate.escalation_level}",
                     roles=[RoleKey(role)], title=title, body=body, gate_id=gate.id, contract_id=gate.contract_id)
             escalated += 1
@@ -43,7 +44,7 @@ def escalate_overdue_gates() -> int:
 def expire_overdue_gates() -> list[int]:
     """Close gates past their final deadline with outcome 'expired'."""
     with session_scope() as session:
-        return [int(gate.id) for gate in expire_due(session)]
+        return [stored_id(gate) for gate in expire_due(session)]
 
 
 @task(name="resume-decided-runs")
@@ -63,7 +64,7 @@ def resume_decided_runs() -> int:
             resumed += int(done)
         if done:
             with session_scope() as session:
-                row = session.get(ApprovalGate, gate.id)
+                row = must_get(session, ApprovalGate, gate.id)
                 row.resumed_at = utcnow()
                 session.add(row)
     return resumed

@@ -15,6 +15,7 @@ from models.clock import utcnow
 from models.db import session_scope
 from models.gates import GateSpec
 from models.roles import RoleKey
+from models.rows import must_get
 from tasks.gates import GateOutcome
 
 
@@ -34,7 +35,7 @@ def _runbook_md(template: ChangeTemplate) -> str:
 def template_gate(template_id: int, version: int, flow_run_id: str) -> GateSpec:
     """Bind this version's approval to the run; the gate the CAB decides (not the version's author)."""
     with session_scope() as session:
-        template = session.get(ChangeTemplate, template_id)
+        template = must_get(session, ChangeTemplate, template_id)
         if template.version == version:
             template.approval_flow_run_id = flow_run_id
             session.add(template)
@@ -49,7 +50,7 @@ def template_gate(template_id: int, version: int, flow_run_id: str) -> GateSpec:
 def settle_template(template_id: int, version: int, outcome: GateOutcome) -> str:
     """Approved: standard changes may use this version. Rejected or expired: they may not. Audited."""
     with session_scope() as session:
-        template = session.get(ChangeTemplate, template_id)
+        template = must_get(session, ChangeTemplate, template_id)
         if template.version != version:
             return "superseded"  # edited while the CAB looked at it: the new version has its own approval
         if template.approval_status != "pending":
@@ -81,7 +82,8 @@ def request_pending_approvals() -> int:
         if run_id is not None:
             with session_scope() as session:
                 template = session.get(ChangeTemplate, template_id)
-                if template.version == version and template.approval_flow_run_id is None:
+                # Deleted since the query above: skip it rather than fail the sweep for the others.
+                if template is not None and template.version == version and template.approval_flow_run_id is None:
                     template.approval_flow_run_id = run_id
                     session.add(template)
             started += 1

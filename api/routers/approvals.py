@@ -32,23 +32,24 @@ class DecisionResult(SQLModel):
 
 def gate_public(session: Session, gate: ApprovalGate) -> GatePublic:
     """A gate with its votes."""
-    votes = session.exec(select(ApprovalVote).where(ApprovalVote.gate_id == gate.id).order_by(ApprovalVote.id))
+    votes = session.exec(select(ApprovalVote).where(col(ApprovalVote.gate_id) == gate.id)
+                         .order_by(col(ApprovalVote.id)))
     return GatePublic(**gate.model_dump(), votes=[VotePublic.model_validate(v.model_dump()) for v in votes])
 
 
 def pending_for(session: Session, caller: Caller) -> list[ApprovalGate]:
     """Pending gates this caller may still vote on."""
-    voted = select(ApprovalVote.gate_id).where(ApprovalVote.person_id == caller.person.id)
+    voted = select(ApprovalVote.gate_id).where(ApprovalVote.person_id == caller.person_id)
     gates = session.exec(select(ApprovalGate).where(
         ApprovalGate.status == GateStatus.PENDING, col(ApprovalGate.id).not_in(voted),
-        visible(caller.scope, ApprovalGate)).order_by(ApprovalGate.id))
-    return [g for g in gates if may_decide(g, person_id=caller.person.id, roles=set(caller.roles)) is None]
+        visible(caller.scope, ApprovalGate)).order_by(col(ApprovalGate.id)))
+    return [g for g in gates if may_decide(g, person_id=caller.person_id, roles=set(caller.roles)) is None]
 
 
 def load_gate(session: Session, gate_id: Id, caller: Caller) -> ApprovalGate:
     """The gate, or 404 (also for a gate of a contract the caller does not see)."""
     gate = load_visible(session, caller, ApprovalGate, gate_id, "approval gate")
-    if not may_read_gate(caller.scope, gate, person_id=caller.person.id, roles=caller.roles):
+    if not may_read_gate(caller.scope, gate, person_id=caller.person_id, roles=caller.roles):
         raise HTTPException(404, f"no approval gate with id {gate_id}")
     return gate
 
@@ -57,7 +58,7 @@ def take_decision(session: Session, caller: Caller, gate_id: Id, decision: Decis
     """Record the decision exactly once, then resume the run if the gate is now decided."""
     load_gate(session, gate_id, caller)
     try:
-        gate = decide(session, gate_id=gate_id, person_id=caller.person.id, roles=set(caller.roles),
+        gate = decide(session, gate_id=gate_id, person_id=caller.person_id, roles=set(caller.roles),
                       option=decision.decision, comment=decision.comment)
     except GateError as exc:
         raise HTTPException(exc.status, str(exc)) from None

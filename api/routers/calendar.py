@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from api.deps import Caller, CurrentCaller, SessionDep, require_roles
 from models.audit import record_audit
@@ -48,7 +48,7 @@ class YearRows(BaseModel):
 
 def _rows(session: Session, year: int) -> list[dict[str, Any]]:
     return [{"day": d.day.isoformat(), "kind": d.kind.value, "name": d.name} for d in session.exec(
-        select(StatutoryDay).where(StatutoryDay.year == year).order_by(StatutoryDay.day))]
+        select(StatutoryDay).where(col(StatutoryDay.year) == year).order_by(col(StatutoryDay.day)))]
 
 
 def _check_year(year: int) -> None:

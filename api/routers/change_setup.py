@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, status
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from api.deps import Caller, CurrentCaller, SessionDep, require_roles
 from itss.runs import start_flow
@@ -51,7 +51,7 @@ def _template(session: Session, template_id: int) -> ChangeTemplate:
 @router.post("/change-templates", response_model=ChangeTemplate, status_code=status.HTTP_201_CREATED)
 def post_template(data: TemplateCreate, session: SessionDep, caller: ChangeManager) -> ChangeTemplate:
     """Propose a standard change template (change manager): pending until the CAB approves it at a gate."""
-    template = create_template(session, data=data, created_by=caller.person.id, actor=caller.actor)
+    template = create_template(session, data=data, created_by=caller.person_id, actor=caller.actor)
     session.commit()
     return _request_approval(session, template)
 
@@ -59,7 +59,7 @@ def post_template(data: TemplateCreate, session: SessionDep, caller: ChangeManag
 @router.put("/change-templates/{template_id}", response_model=ChangeTemplate)
 def put_template(template_id: int, data: TemplateCreate, session: SessionDep, caller: ChangeManager) -> ChangeTemplate:
     """A new version of the runbook (change manager): pending again until the CAB approves it."""
-    template = edit_template(session, _template(session, template_id), data=data, edited_by=caller.person.id,
+    template = edit_template(session, _template(session, template_id), data=data, edited_by=caller.person_id,
                              actor=caller.actor)
     session.commit()
     return _request_approval(session, template)
@@ -97,7 +97,7 @@ def retire_template(template_id: Id, session: SessionDep, caller: ChangeManager)
 @router.get("/change-windows", response_model=list[ChangeWindow])
 def list_windows(session: SessionDep, _caller: CurrentCaller) -> list[ChangeWindow]:
     """The recurring change windows."""
-    return list(session.exec(select(ChangeWindow).order_by(ChangeWindow.id)))
+    return list(session.exec(select(ChangeWindow).order_by(col(ChangeWindow.id))))
 
 
 @router.post("/change-windows", response_model=ChangeWindow, status_code=status.HTTP_201_CREATED)
@@ -121,7 +121,7 @@ def delete_window(window_id: Id, session: SessionDep, caller: ChangeManager) -> 
 @router.get("/change-freezes", response_model=list[ChangeFreeze])
 def list_freezes(session: SessionDep, _caller: CurrentCaller) -> list[ChangeFreeze]:
     """Freeze periods (statutory holidays are frozen too unless ITSS_FREEZE_STATUTORY_HOLIDAYS=false)."""
-    return list(session.exec(select(ChangeFreeze).order_by(ChangeFreeze.starts_at)))
+    return list(session.exec(select(ChangeFreeze).order_by(col(ChangeFreeze.starts_at))))
 
 
 @router.post("/change-freezes", response_model=ChangeFreeze, status_code=status.HTTP_201_CREATED)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from api.deps import Caller, CurrentCaller, SessionDep, load_visible, require_roles
 from config.settings import get_settings
@@ -143,7 +143,7 @@ def post_change(data: ChangeCreate, session: SessionDep, caller: Requester) -> C
     """Store a change request as a draft (checked against the CMDB and the classification rules)."""
     if data.contract_id is not None and find(session, caller.scope, Contract, data.contract_id) is None:
         raise FieldError("contract_id", f"no contract with id {data.contract_id}; GET /contracts lists them")
-    change = create_change(session, data=data, requested_by=caller.person.id, actor=caller.actor)
+    change = create_change(session, data=data, requested_by=caller.person_id, actor=caller.actor)
     session.commit()
     session.refresh(change)  # as stored: times in UTC, as every other answer gives them (not the request's +08:00)
     return change
@@ -163,7 +163,7 @@ def submit_change(change_id: Id, session: SessionDep, caller: Requester) -> Chan
     change = _get(session, change_id, caller)
     if change.status != ChangeStatus.DRAFT:
         raise HTTPException(status.HTTP_409_CONFLICT, f"change {change_id} is {change.status.value}, not a draft")
-    if change.requested_by != caller.person.id and not caller.has(RoleKey.CHANGE_MANAGER, RoleKey.ADMIN):
+    if change.requested_by != caller.person_id and not caller.has(RoleKey.CHANGE_MANAGER, RoleKey.ADMIN):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only the requester or a change manager submits a change")
     set_change_status(session, change, ChangeStatus.SUBMITTED, actor=caller.actor, submitted_at=utcnow())
     session.commit()
@@ -187,7 +187,7 @@ def list_changes(session: SessionDep, caller: CurrentCaller, status_: Annotated[
         limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[ChangeRequest]:
     """Change requests, newest first."""
     query = select(ChangeRequest).where(visible(caller.scope, ChangeRequest)).order_by(
-        ChangeRequest.id.desc()).limit(limit)
+        col(ChangeRequest.id).desc()).limit(limit)
     if status_ is not None:
         query = query.where(ChangeRequest.status == status_)
     if change_type is not None:
@@ -208,9 +208,10 @@ def get_change(change_id: Id, session: SessionDep, caller: CurrentCaller) -> Cha
     """One change with its step log, its gates and its review."""
     change = _get(session, change_id, caller)
     steps = session.exec(select(ChangeStep).where(ChangeStep.change_id == change_id)
-                         .order_by(ChangeStep.id))
+                         .order_by(col(ChangeStep.id)))
     gates = session.exec(select(ApprovalGate).where(ApprovalGate.record_type == "change_request",
-                                                    ApprovalGate.record_id == str(change_id)).order_by(ApprovalGate.id))
+                                                    col(ApprovalGate.record_id) == str(change_id))
+                         .order_by(col(ApprovalGate.id)))
     review = session.exec(select(ChangeReview).where(ChangeReview.change_id == change_id)).first()
     return ChangeDetail(change=ChangePublic.model_validate(change),
                         steps=[StepPublic.model_validate(s) for s in steps],
@@ -238,7 +239,7 @@ def post_review(change_id: Id, data: ReviewCreate, session: SessionDep, caller: 
     if review is None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"change {change_id} has not run yet: nothing to review")
     review.goal_met, review.summary, review.status = data.goal_met, data.summary, "done"
-    review.reviewed_by, review.reviewed_at = caller.person.id, utcnow()
+    review.reviewed_by, review.reviewed_at = caller.person_id, utcnow()
     session.add(review)
     record_audit(session, actor=caller.actor, action="change.reviewed", record_type="change_request",
                  record_id=change_id, after={"goal_met": data.goal_met}, detail=data.summary[:2000])

@@ -45,7 +45,8 @@ def list_cis(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[ConfigurationItem]:
     """List CIs, filtered by type, location, tag or a search string."""
-    query = select(ConfigurationItem).where(visible(caller.scope, ConfigurationItem)).order_by(ConfigurationItem.id)
+    query = (select(ConfigurationItem).where(visible(caller.scope, ConfigurationItem))
+             .order_by(col(ConfigurationItem.id)))
     if ci_type is not None:
         query = query.where(ConfigurationItem.ci_type == ci_type)
     if location is not None:
@@ -102,4 +103,4 @@ def ci_changes(ci_id: Id, session: SessionDep, caller: CurrentCaller) -> list[CI
     if session.get(ConfigurationItem, ci_id) is not None:
         _get(session, ci_id, caller)  # another tenant's CI: 404, as for the CI itself
     return list(session.exec(select(CIChange).where(CIChange.ci_id == ci_id, visible(caller.scope, CIChange))
-                             .order_by(CIChange.id)))
+                             .order_by(col(CIChange.id))))

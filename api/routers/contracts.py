@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, status
-from sqlmodel import select
+from sqlmodel import col, select
 
 from api.deps import Caller, CurrentCaller, SessionDep, load_visible, require_roles
 from models.audit import record_audit
@@ -40,7 +40,7 @@ def _unprocessable(exc: ReferenceError_) -> HTTPException:
 @router.get("/contracts", response_model=list[ContractPublic])
 def list_contracts(session: SessionDep, caller: CurrentCaller) -> list[ContractPublic]:
     """The contracts the caller sees, with their phases, scope and team."""
-    query = select(Contract).where(visible(caller.scope, Contract)).order_by(Contract.id)
+    query = select(Contract).where(visible(caller.scope, Contract)).order_by(col(Contract.id))
     return [contract_public(session, c) for c in session.exec(query)]
 
 

@@ -75,7 +75,7 @@ def _sync_schedules() -> None:
 @router.post("/plans", response_model=DrillPlan, status_code=201)
 def create_plan(data: DrillPlanCreate, session: SessionDep, caller: Planner) -> DrillPlan:
     """A draft drill plan (scenario, scope CIs, the emergency plan, participants by role, cron)."""
-    plan = service.create_plan(session, data=data, created_by=caller.person.id, actor=caller.actor)
+    plan = service.create_plan(session, data=data, created_by=caller.person_id, actor=caller.actor)
     session.commit()
     return plan
 
@@ -83,7 +83,7 @@ def create_plan(data: DrillPlanCreate, session: SessionDep, caller: Planner) -> 
 @router.get("/plans", response_model=list[DrillPlan])
 def list_plans(session: SessionDep, _caller: CurrentCaller) -> list[DrillPlan]:
     """Every drill plan."""
-    return list(session.exec(select(DrillPlan).order_by(DrillPlan.id)))
+    return list(session.exec(select(DrillPlan).order_by(col(DrillPlan.id))))
 
 
 @router.post("/plans/{plan_id}/approve", response_model=DrillPlan)
@@ -91,7 +91,7 @@ def approve_plan(plan_id: Id, session: SessionDep, caller: Manager, tasks: Backg
     """The project manager approves a plan (not their own); it is scheduled on its cron at once."""
     plan = _plan(session, plan_id)
     try:
-        service.approve_plan(session, plan, person_id=caller.person.id, actor=caller.actor)
+        service.approve_plan(session, plan, person_id=caller.person_id, actor=caller.actor)
     except DrillStateError as exc:
         raise _conflict(exc) from None
     session.commit()
@@ -140,7 +140,8 @@ def list_runs(session: SessionDep, _caller: CurrentCaller, plan_id: Id | None = 
 def get_run(run_id: Id, session: SessionDep, _caller: CurrentCaller) -> RunDetail:
     """A drill run with its step log (who did what, when) and its evaluation."""
     run = _run(session, run_id)
-    steps = session.exec(select(DrillStep).where(DrillStep.run_id == run_id).order_by(DrillStep.at, DrillStep.id))
+    steps = session.exec(select(DrillStep).where(col(DrillStep.run_id) == run_id)
+                         .order_by(col(DrillStep.at), col(DrillStep.id)))
     evaluation = session.exec(select(DrillEvaluation).where(DrillEvaluation.run_id == run_id)).first()
     return RunDetail(run=run.model_dump(mode="json", exclude={"summary_html"}),
                      steps=[s.model_dump(mode="json") for s in steps],
@@ -164,7 +165,7 @@ def evaluate(run_id: Id, data: EvaluationCreate, session: SessionDep, caller: Pl
     """The scenario's evaluation form (《应急演练评估表》); the flow then writes the summary for sign-off."""
     run = _run(session, run_id)
     try:
-        evaluation, gate = service.evaluate(session, run, data=data, evaluator_id=caller.person.id,
+        evaluation, gate = service.evaluate(session, run, data=data, evaluator_id=caller.person_id,
                                             actor=caller.actor)
     except DrillStateError as exc:
         raise _conflict(exc) from None

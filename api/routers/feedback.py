@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from api.deps import Caller, CurrentCaller, SessionDep, load_visible, require_roles
 from models.audit import record_audit
@@ -54,13 +54,13 @@ class RiskCreate(BaseModel):
 class RiskUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # Typed without None where null is meaningless: left out keeps the value, null is a 422 naming the field.
-    title: str = Field(default=None, min_length=1, max_length=300)
-    owner_role: RoleKey = Field(default=None)
+    title: str = Field(default=None, min_length=1, max_length=300)  # type: ignore[assignment]  # why: omittable but never null; pydantic has no type for that
+    owner_role: RoleKey = Field(default=None)  # type: ignore[assignment]  # why: omittable but never null; pydantic has no type for that
     owner_id: Id | None = None
-    status: RiskStatus = Field(default=None)
-    mitigation: str = Field(default=None, max_length=4000)
+    status: RiskStatus = Field(default=None)  # type: ignore[assignment]  # why: omittable but never null; pydantic has no type for that
+    mitigation: str = Field(default=None, max_length=4000)  # type: ignore[assignment]  # why: omittable but never null; pydantic has no type for that
     mitigation_due: date | None = None
-    mitigation_done: StrictBool = Field(default=None, description="true records the mitigation as implemented now")
+    mitigation_done: StrictBool = Field(default=None, description="true records the mitigation as implemented now")  # type: ignore[assignment]  # why: omittable but never null; pydantic has no type for that
 
 
 def _contract(session: Session, contract_id: Id | None, scope: Scope) -> None:
@@ -80,7 +80,7 @@ def rate_incident(incident_id: Id, data: Score, session: SessionDep, caller: Cus
     if session.exec(select(Satisfaction.id).where(Satisfaction.incident_id == incident_id)).first() is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"incident {incident_id} has been scored already")
     rating = Satisfaction(incident_id=incident_id, contract_id=incident.contract_id, score=data.score,
-                          comment=data.comment, rated_by=caller.person.id, rated_at=utcnow())
+                          comment=data.comment, rated_by=caller.person_id, rated_at=utcnow())
     session.add(rating)
     record_audit(session, actor=caller.actor, action="incident.rated", record_type="incident", record_id=incident_id,
                  after={"score": data.score})
@@ -91,7 +91,7 @@ def rate_incident(incident_id: Id, data: Score, session: SessionDep, caller: Cus
 @router.get("/complaints")
 def list_complaints(session: SessionDep, caller: CurrentCaller, contract_id: Id | None = None) -> list[dict]:
     """Complaints, newest first."""
-    query = select(Complaint).where(visible(caller.scope, Complaint)).order_by(Complaint.received_at.desc())
+    query = select(Complaint).where(visible(caller.scope, Complaint)).order_by(col(Complaint.received_at).desc())
     if contract_id is not None:
         query = query.where(Complaint.contract_id == contract_id)
     return [c.model_dump(mode="json") for c in session.exec(query)]
@@ -104,7 +104,7 @@ def post_complaint(data: ComplaintCreate, session: SessionDep, caller: Desk) -> 
     if data.received_at is not None and data.received_at.tzinfo is None:
         raise FieldError("received_at", "give a timezone, e.g. 2026-11-23T10:00:00+08:00")
     complaint = Complaint(**data.model_dump(exclude={"received_at"}), received_at=data.received_at or utcnow(),
-                          recorded_by=caller.person.id)
+                          recorded_by=caller.person_id)
     session.add(complaint)
     session.flush()
     record_audit(session, actor=caller.actor, action="complaint.recorded", record_type="complaint",
@@ -129,7 +129,7 @@ def close_complaint(complaint_id: Id, session: SessionDep, caller: RiskOwner) ->
 def list_risks(session: SessionDep, caller: CurrentCaller, contract_id: Id | None = None,
                status_: Annotated[RiskStatus | None, Query(alias="status")] = None) -> list[dict[str, Any]]:
     """The risk register."""
-    query = select(Risk).where(visible(caller.scope, Risk)).order_by(Risk.id)
+    query = select(Risk).where(visible(caller.scope, Risk)).order_by(col(Risk.id))
     if contract_id is not None:
         query = query.where(Risk.contract_id == contract_id)
     if status_ is not None:

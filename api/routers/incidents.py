@@ -35,6 +35,7 @@ from models.incidents import (
     log_event,
 )
 from models.roles import RoleKey
+from models.rows import stored_id
 from models.tenancy import Scope, find, visible
 from models.tenancy import timeline as timeline_of
 from models.types import Id
@@ -109,7 +110,7 @@ def report_incident(data: IncidentCreate, session: SessionDep, caller: Desk) -> 
         facts=ImpactFacts.model_validate(data.model_dump()), ci_ids=data.ci_ids, contract_id=data.contract_id,
         reporting_org=data.reporting_org, contact=data.contact, phone=data.phone)
     session.commit()
-    dispatch_soon(incident.id)  # off the request path; the sweeper starts it if this fails
+    dispatch_soon(stored_id(incident))  # off the request path; the sweeper starts it if this fails
     return detail(session, incident)
 
 

@@ -23,6 +23,7 @@ from models.inspection import CheckStatus, InspectionPlan, InspectionResult, Ins
 from models.inspection_plan import PlanSpec, parse_yaml
 from models.inspection_service import PlanError, open_run, plan_by_ref, save_plan, set_active
 from models.roles import RoleKey
+from models.rows import stored_id
 from models.tenancy import Scope, visible
 from models.types import Id
 
@@ -59,7 +60,7 @@ def _sync_schedules() -> None:
 
 def _save(session: Session, specs: list[PlanSpec], caller: Caller, tasks: BackgroundTasks) -> list[InspectionPlan]:
     try:
-        plans = [save_plan(session, spec, actor=caller.actor, author=caller.person.id) for spec in specs]
+        plans = [save_plan(session, spec, actor=caller.actor, author=caller.person_id) for spec in specs]
     except PlanError as exc:
         session.rollback()  # all plans of a file, or none
         raise FieldErrors([{"field": exc.field, "message": str(exc).split(": ", 1)[1]}]) from None
@@ -77,7 +78,7 @@ def _save(session: Session, specs: list[PlanSpec], caller: Caller, tasks: Backgr
 
 
 def _public(plan: InspectionPlan) -> PlanPublic:
-    return PlanPublic(id=plan.id, name=plan.name, active=plan.active, spec=PlanSpec.model_validate(plan.spec),
+    return PlanPublic(id=stored_id(plan), name=plan.name, active=plan.active, spec=PlanSpec.model_validate(plan.spec),
                       updated_at=plan.updated_at, version=plan.version, approval_status=plan.approval_status)
 
 
@@ -163,7 +164,7 @@ def run_now(ref: str, session: SessionDep, caller: Lead) -> RunStarted:
     run.flow_run_id = flow_run_id
     session.add(run)
     session.commit()
-    return RunStarted(plan=plan.name, run_id=run.id, flow_run_id=flow_run_id, url=f"/inspection-runs/{run.id}")
+    return RunStarted(plan=plan.name, run_id=stored_id(run), flow_run_id=flow_run_id, url=f"/inspection-runs/{run.id}")
 
 
 class RunSummary(BaseModel):
@@ -214,7 +215,7 @@ def _results(session: Session, caller: Caller, run_id: Id, status_: CheckStatus 
         query = query.where(InspectionResult.ci_id == ci_id)
     if check is not None:
         query = query.where(InspectionResult.check_key == check)
-    rows = list(session.exec(query.order_by(InspectionResult.id).offset(offset).limit(limit)))
+    rows = list(session.exec(query.order_by(col(InspectionResult.id)).offset(offset).limit(limit)))
     ids = {r.ci_id for r in rows}
     names = dict(session.exec(select(ConfigurationItem.id, ConfigurationItem.name)
                               .where(col(ConfigurationItem.id).in_(ids))).all()) if ids else {}

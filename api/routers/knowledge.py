@@ -31,6 +31,7 @@ from models.knowledge.tables import (
     LinkPublic,
 )
 from models.roles import RoleKey
+from models.rows import stored_id
 from models.types import Id
 
 router = APIRouter(prefix="/knowledge", tags=["knowledge"], dependencies=[InternalRecords])
@@ -66,7 +67,7 @@ def _check_cis(session: Session, ci_ids: list[int]) -> None:
 def write_article(data: ArticleCreate, session: SessionDep, caller: Writer) -> KnowledgeArticle:
     """A draft article written by hand."""
     _check_cis(session, data.ci_ids)
-    article = create_article(session, data=data.model_dump(), author_id=caller.person.id, actor=caller.actor)
+    article = create_article(session, data=data.model_dump(), author_id=caller.person_id, actor=caller.actor)
     session.commit()
     return article
 
@@ -77,9 +78,9 @@ def from_incident(incident_id: Id, session: SessionDep, caller: Writer) -> Knowl
     incident = session.get(Incident, incident_id)
     if incident is None:
         raise HTTPException(404, f"no incident with id {incident_id}")
-    article, _ = draft_from_incident(session, incident, actor=caller.actor, author_id=caller.person.id)
+    article, _ = draft_from_incident(session, incident, actor=caller.actor, author_id=caller.person_id)
     if article.author_id is None:  # drafted by the flow: whoever takes it up becomes its author
-        article.author_id = article.owner_id = caller.person.id
+        article.author_id = article.owner_id = caller.person_id
         session.add(article)
     session.commit()
     return article
@@ -111,7 +112,7 @@ def search_articles(session: SessionDep, caller: CurrentCaller,
 def incident_articles(incident_id: Id, session: SessionDep, _caller: CurrentCaller) -> list[LinkPublic]:
     """The articles linked on an incident's ticket, and whether one solved it."""
     rows = session.exec(select(KnowledgeLink, KnowledgeArticle).join(
-        KnowledgeArticle, KnowledgeArticle.id == KnowledgeLink.article_id).where(
+        KnowledgeArticle, col(KnowledgeArticle.id) == col(KnowledgeLink.article_id)).where(
         KnowledgeLink.incident_id == incident_id).order_by(col(KnowledgeLink.score).desc()))
     return [LinkPublic(incident_id=link.incident_id, article_id=link.article_id, title=article.title,
                        score=link.score, solved=link.solved, solved_at=link.solved_at) for link, article in rows]
@@ -149,7 +150,7 @@ def submit_for_review(article_id: Id, session: SessionDep, caller: Writer) -> Kn
     except ArticleStateError as exc:
         raise HTTPException(409, str(exc)) from None
     if article.author_id is None:
-        article.author_id = caller.person.id
+        article.author_id = caller.person_id
     session.commit()
     run_id = start_flow(REVIEW_DEPLOYMENT, {"article_id": article.id})
     if run_id is None:
@@ -171,8 +172,9 @@ def solved(article_id: Id, data: Solved, session: SessionDep, caller: Writer) ->
         raise HTTPException(409, f"article {article_id} is {article.status.value}; only published articles are used")
     if session.get(Incident, data.incident_id) is None:
         raise HTTPException(422, f"incident_id: no incident with id {data.incident_id}")
-    link = record_solved(session, incident_id=data.incident_id, article=article, person_id=caller.person.id,
+    link = record_solved(session, incident_id=data.incident_id, article=article, person_id=caller.person_id,
                          actor=caller.actor)
     session.commit()
-    return LinkPublic(incident_id=link.incident_id, article_id=article.id, title=article.title, score=link.score,
+    return LinkPublic(incident_id=link.incident_id, article_id=stored_id(article), title=article.title,
+                      score=link.score,
                       solved=link.solved, solved_at=link.solved_at)

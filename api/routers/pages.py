@@ -23,6 +23,7 @@ from models.directory import authenticate
 from models.gate_service import gate_secret, may_decide
 from models.gates import ApprovalVote, Decision, GateStatus
 from models.people import Person
+from models.rows import stored_id
 from models.signin import open_session, revoke_sessions, session_person
 from models.tokens import hash_token
 from models.types import Id
@@ -96,7 +97,7 @@ def login(request: Request, session: SessionDep, token: Annotated[str, Form()]) 
     if person is None:
         return templates.TemplateResponse(request, "login.html", {"caller": None,
                                           "error": "That token is not valid (or was revoked)."}, status_code=401)
-    return signed_in(request, session, person.id, via="token", to="/ui")
+    return signed_in(request, session, stored_id(person), via="token", to="/ui")
 
 
 def signed_in(request: Request, session: SessionDep, person_id: int, *, via: str, to: str) -> Response:
@@ -135,9 +136,10 @@ def my_gates(request: Request, session: SessionDep) -> Response:
 def _gate_page(request: Request, session: SessionDep, caller: Caller, gate_id: Id, message: str = "",
                failed: bool = False, status_code: int = 200) -> Response:
     gate = load_gate(session, gate_id, caller)
-    votes = list(session.exec(select(ApprovalVote).where(ApprovalVote.gate_id == gate_id).order_by(ApprovalVote.id)))
-    reason = may_decide(gate, person_id=caller.person.id, roles=set(caller.roles))
-    voted = any(v.person_id == caller.person.id for v in votes)
+    votes = list(session.exec(select(ApprovalVote).where(col(ApprovalVote.gate_id) == gate_id)
+                              .order_by(col(ApprovalVote.id))))
+    reason = may_decide(gate, person_id=caller.person_id, roles=set(caller.roles))
+    voted = any(v.person_id == caller.person_id for v in votes)
     can_decide = gate.status == GateStatus.PENDING and reason is None and not voted
     people = session.exec(select(Person).where(col(Person.id).in_([v.person_id for v in votes])))
     names = {p.id: p.display_name or p.name for p in people}

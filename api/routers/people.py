@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from api.deps import AdminCaller, CurrentCaller, SessionDep, load_visible
 from models.audit import record_audit
@@ -18,6 +18,7 @@ from models.people import (
     PersonUpdate,
     Role,
 )
+from models.rows import stored_id
 from models.tenancy import visible
 from models.types import Id
 
@@ -28,7 +29,7 @@ def public(session: Session, person: Person) -> PersonPublic:
     """A person as the API shows them: roles listed, notification URLs only counted."""
     return PersonPublic(
         **person.model_dump(exclude={"notify_urls", "created_at"}),
-        roles=sorted(roles_of(session, person_id=person.id)),
+        roles=sorted(roles_of(session, person_id=stored_id(person))),
         notify_channels=len([u for u in person.notify_urls.splitlines() if u.strip()]),
     )
 
@@ -64,7 +65,7 @@ def me(session: SessionDep, caller: CurrentCaller) -> PersonPublic:
 @router.get("/people", response_model=list[PersonPublic])
 def list_people(session: SessionDep, caller: CurrentCaller) -> list[PersonPublic]:
     """Everyone in the directory the caller sees (customers: the provider's people and their own)."""
-    query = select(Person).where(visible(caller.scope, Person)).order_by(Person.id)
+    query = select(Person).where(visible(caller.scope, Person)).order_by(col(Person.id))
     return [public(session, p) for p in session.exec(query)]
 
 
@@ -122,7 +123,8 @@ def patch_person(
 @router.get("/organisations", response_model=list[OrganisationPublic])
 def list_orgs(session: SessionDep, caller: CurrentCaller) -> list[Organisation]:
     """Provider and customer organisations (customers see the providers and their own)."""
-    return list(session.exec(select(Organisation).where(visible(caller.scope, Organisation)).order_by(Organisation.id)))
+    return list(session.exec(select(Organisation).where(visible(caller.scope, Organisation))
+                             .order_by(col(Organisation.id))))
 
 
 @router.post("/organisations", response_model=OrganisationPublic, status_code=status.HTTP_201_CREATED)

@@ -79,7 +79,7 @@ def get_problem(problem_id: Id, session: SessionDep, _caller: CurrentCaller) -> 
 def investigate(problem_id: Id, session: SessionDep, caller: Worker) -> ProblemPublic:
     """The caller takes the problem on to find its root cause."""
     problem = load(session, problem_id)
-    _step(session, lambda: service.investigate(session, problem, owner_id=caller.person.id, actor=caller.actor))
+    _step(session, lambda: service.investigate(session, problem, owner_id=caller.person_id, actor=caller.actor))
     return public(problem)
 
 
@@ -89,7 +89,7 @@ def known_error(problem_id: Id, data: KnownError, session: SessionDep, caller: W
     problem = load(session, problem_id)
     made = []
     _step(session, lambda: made.append(service.known_error(
-        session, problem, root_cause=data.root_cause, workaround=data.workaround, author_id=caller.person.id,
+        session, problem, root_cause=data.root_cause, workaround=data.workaround, author_id=caller.person_id,
         actor=caller.actor)))
     return KnownErrorResult(**public(problem).model_dump(), article=ArticlePublic.model_validate(made[0].model_dump()))
 

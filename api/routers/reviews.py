@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from api.deps import Caller, SessionDep, load_visible, require_roles
 from itss.runs import start_flow
@@ -19,6 +19,7 @@ from models.errors import FieldError
 from models.review import ArchiveAccess, ImprovementMeasure, QuarterlyReview, ReviewStatus
 from models.review_service import active_grant
 from models.roles import RoleKey
+from models.rows import stored_id
 from models.tenancy import find, visible
 from models.types import Id
 
@@ -59,8 +60,8 @@ class MeasureUpdate(BaseModel):
     """Fields of an improvement measure to change; anything left out keeps its value."""
 
     model_config = ConfigDict(extra="forbid")
-    measure: str = Field(default=None, min_length=1, max_length=2000)  # typed without None: null is refused
-    owner_role: RoleKey = Field(default=None)
+    measure: str = Field(default=None, min_length=1, max_length=2000)  # type: ignore[assignment]  # why: omittable but never null; pydantic has no type for that
+    owner_role: RoleKey = Field(default=None)  # type: ignore[assignment]  # why: omittable but never null; pydantic has no type for that
     due_on: date | None = None
     status: str | None = Field(default=None, pattern=r"^(open|done)$")
     notes: str | None = Field(default=None, max_length=4000)
@@ -74,7 +75,7 @@ def _readable(session: Session, review: QuarterlyReview, caller: Caller, what: s
     """An archived report is read only with the ops management department manager's approval; each read is audited."""
     if review.status != ReviewStatus.ARCHIVED:
         return
-    if active_grant(session, review.id, caller.person.id) is None:
+    if active_grant(session, stored_id(review), caller.person_id) is None:
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             f"review {review.id} is archived: ask the ops management department manager first "
                             f"(POST /reviews/{review.id}/access-requests)")
@@ -87,7 +88,7 @@ def _readable(session: Session, review: QuarterlyReview, caller: Caller, what: s
 def list_reviews(session: SessionDep, caller: Reader, contract_id: Id | None = None) -> list[QuarterlyReview]:
     """Quarterly reviews, newest quarter first."""
     query = select(QuarterlyReview).where(visible(caller.scope, QuarterlyReview)).order_by(
-        QuarterlyReview.year.desc(), QuarterlyReview.quarter.desc())
+        col(QuarterlyReview.year).desc(), col(QuarterlyReview.quarter).desc())
     if contract_id is not None:
         query = query.where(QuarterlyReview.contract_id == contract_id)
     return list(session.exec(query))
@@ -131,7 +132,7 @@ def get_review(review_id: Id, session: SessionDep, caller: Reader) -> dict[str, 
     review = _review(session, review_id, caller)
     _readable(session, review, caller, "figures")
     measures = session.exec(select(ImprovementMeasure).where(ImprovementMeasure.review_id == review_id)
-                            .order_by(ImprovementMeasure.id))
+                            .order_by(col(ImprovementMeasure.id)))
     return {"review": ReviewPublic.model_validate(review).model_dump(mode="json"), "metrics": review.metrics,
             "measures": [m.model_dump(mode="json") for m in measures]}
 
@@ -160,7 +161,7 @@ def request_access(review_id: Id, data: AccessRequest, session: SessionDep, call
     review = _review(session, review_id, caller)
     if review.status != ReviewStatus.ARCHIVED:
         raise HTTPException(status.HTTP_409_CONFLICT, f"review {review_id} is not archived: read it directly")
-    access = ArchiveAccess(review_id=review_id, person_id=caller.person.id, reason=data.reason)
+    access = ArchiveAccess(review_id=review_id, person_id=caller.person_id, reason=data.reason)
     session.add(access)
     session.flush()
     record_audit(session, actor=caller.actor, action="review.access_requested", record_type="quarterly_review",
@@ -181,7 +182,7 @@ def list_measures(session: SessionDep, caller: Reader, review_id: Id | None = No
                   ) -> list[dict[str, Any]]:
     """Improvement measures (《交付改进措施表》), oldest first."""
     query = select(ImprovementMeasure).where(visible(caller.scope, ImprovementMeasure)).order_by(
-        ImprovementMeasure.id)
+        col(ImprovementMeasure.id))
     if review_id is not None:
         query = query.where(ImprovementMeasure.review_id == review_id)
     if status_ is not None:

@@ -12,6 +12,7 @@ from sqlmodel import select
 from api.deps import SessionDep
 from api.routers.pages import signed_in, templates
 from models.people import Person
+from models.rows import stored_id
 from models.signin import peek_link, use_link
 from notifications.signin import send_signin_link
 
@@ -56,4 +57,4 @@ def use(secret: str, request: Request, session: SessionDep) -> Response:
         session.commit()
         return templates.TemplateResponse(request, "login.html", {"caller": None, "error": SPENT}, status_code=410)
     target = f"/ui/gates/{link.purpose.removeprefix('gate:')}" if link.purpose.startswith("gate:") else "/ui"
-    return signed_in(request, session, person.id, via="link", to=target)
+    return signed_in(request, session, stored_id(person), via="link", to=target)

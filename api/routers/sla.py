@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, status
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from api.deps import Caller, CurrentCaller, SessionDep, require_roles
 from models.audit import record_audit
 from models.directory import DuplicateError
 from models.roles import RoleKey
+from models.rows import stored_id
 from models.sla import (
     SlaPolicy,
     SlaPolicyBase,
@@ -25,7 +26,8 @@ SlaOwner = Annotated[Caller, Depends(require_roles(RoleKey.SERVICE_LEVEL_MANAGER
 
 
 def _public(session: Session, policy_set: SlaPolicySet) -> SlaPolicySetPublic:
-    rows = session.exec(select(SlaPolicy).where(SlaPolicy.policy_set_id == policy_set.id).order_by(SlaPolicy.id))
+    rows = session.exec(select(SlaPolicy).where(col(SlaPolicy.policy_set_id) == policy_set.id)
+                        .order_by(col(SlaPolicy.id)))
     return SlaPolicySetPublic(
         **policy_set.model_dump(), policies=[SlaPolicyBase.model_validate(r.model_dump()) for r in rows]
     )
@@ -34,7 +36,7 @@ def _public(session: Session, policy_set: SlaPolicySet) -> SlaPolicySetPublic:
 @router.get("/policy-sets", response_model=list[SlaPolicySetPublic])
 def list_sets(session: SessionDep, _caller: CurrentCaller) -> list[SlaPolicySetPublic]:
     """Every SLA policy set with its targets."""
-    return [_public(session, s) for s in session.exec(select(SlaPolicySet).order_by(SlaPolicySet.id))]
+    return [_public(session, s) for s in session.exec(select(SlaPolicySet).order_by(col(SlaPolicySet.id)))]
 
 
 @router.get("/policy-sets/{set_id}", response_model=SlaPolicySetPublic)
@@ -62,7 +64,7 @@ def post_set(data: SlaPolicySetCreate, session: SessionDep, caller: SlaOwner) ->
     session.add(policy_set)
     session.flush()
     for policy in data.policies:
-        session.add(SlaPolicy(policy_set_id=policy_set.id, **policy.model_dump()))
+        session.add(SlaPolicy(policy_set_id=stored_id(policy_set), **policy.model_dump()))
     record_audit(session, actor=caller.actor, action="sla_policy_set.created", record_type="sla_policy_set",
                  record_id=policy_set.id, after=data.model_dump(mode="json"))
     session.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException, status
-from sqlmodel import select
+from sqlmodel import col, select
 
 from api.deps import AdminCaller, Caller, CurrentCaller, SessionDep
 from api.routers.people import get_person
@@ -30,7 +30,7 @@ router = APIRouter(tags=["tokens"])
 
 
 def _self_or_admin(caller: Caller, person_id: Id) -> None:
-    if caller.person.id != person_id and not caller.has(RoleKey.ADMIN):
+    if caller.person_id != person_id and not caller.has(RoleKey.ADMIN):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only the token's owner or an admin may do this")
 
 
@@ -42,7 +42,7 @@ def create_token(
     _self_or_admin(caller, person_id)
     get_person(session, person_id)
     expires_at = data.expires_at
-    if person_id == caller.person.id:  # a token minting for its own person: always expires, never later
+    if person_id == caller.person_id:  # a token minting for its own person: always expires, never later
         days = get_settings().self_token_days
         longest = utcnow() + timedelta(days=days)
         if expires_at is not None and expires_at > longest:
@@ -82,7 +82,7 @@ def revoke_token(token_id: Id, session: SessionDep, caller: CurrentCaller) -> Ap
 @router.get("/rosters", response_model=list[OnCallShiftPublic])
 def list_shifts(session: SessionDep, caller: CurrentCaller, role: RoleKey | None = None) -> list[OnCallShift]:
     """On-call shifts, optionally for one role."""
-    query = select(OnCallShift).where(visible(caller.scope, OnCallShift)).order_by(OnCallShift.starts_at)
+    query = select(OnCallShift).where(visible(caller.scope, OnCallShift)).order_by(col(OnCallShift.starts_at))
     if role is not None:
         query = query.where(OnCallShift.role_key == role.value)
     return list(session.exec(query))

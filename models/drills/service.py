@@ -24,6 +24,7 @@ from models.errors import FieldError
 from models.gate_service import close_by_system
 from models.gates import ApprovalGate, GateStatus
 from models.incidents import Incident, IncidentCI
+from models.rows import must_get, stored_id
 
 
 class DrillStateError(ValueError):
@@ -71,7 +72,7 @@ def retire_plan(session: Session, plan: DrillPlan, *, actor: str) -> None:
 def log_step(session: Session, run: DrillRun, *, actor: str, kind: str, detail: str = "",
              at: datetime | None = None) -> DrillStep:
     """One line of the drill log."""
-    step = DrillStep(run_id=run.id, actor=actor, kind=kind, detail=detail, at=at or utcnow())
+    step = DrillStep(run_id=stored_id(run), actor=actor, kind=kind, detail=detail, at=at or utcnow())
     session.add(step)
     return step
 
@@ -116,7 +117,7 @@ def terminate_for_incident(session: Session, incident: Incident, *,
     stopped = []
     for run in session.exec(select(DrillRun).where(DrillRun.status == DrillStatus.RUNNING,
                                                    DrillRun.started_at <= incident.reported_at)):
-        plan = session.get(DrillPlan, run.plan_id)
+        plan = must_get(session, DrillPlan, run.plan_id)
         reason = terminates(level=incident.level, incident_ci_ids=ci_ids, scope_ci_ids=set(plan.scope_ci_ids))
         if reason is None:
             continue
@@ -166,9 +167,9 @@ def evaluate(session: Session, run: DrillRun, *, data: EvaluationCreate, evaluat
         raise DrillStateError(f"drill {run.id} is evaluated already; its summary awaits the PM's sign-off")
     if run.status not in (DrillStatus.ENDED, DrillStatus.EVALUATED):
         raise DrillStateError(f"drill {run.id} is {run.status.value}; it is evaluated after it ended")
-    plan = session.get(DrillPlan, run.plan_id)
+    plan = must_get(session, DrillPlan, run.plan_id)
     evaluation = session.exec(select(DrillEvaluation).where(DrillEvaluation.run_id == run.id)).first() \
-        or DrillEvaluation(run_id=run.id, objectives_met=False, response_minutes=0, sla_response_minutes=0,
+        or DrillEvaluation(run_id=stored_id(run), objectives_met=False, response_minutes=0, sla_response_minutes=0,
                            evaluator_id=evaluator_id)
     evaluation.objectives_met, evaluation.response_minutes = data.objectives_met, data.response_minutes
     evaluation.sla_response_minutes = plan.sla_response_minutes
@@ -214,7 +215,7 @@ def purge_expired(session: Session, *, now: datetime | None = None) -> list[int]
     now = now or utcnow()
     purged = []
     for run in session.exec(select(DrillRun).where(DrillRun.retain_until <= now)):
-        purged.append(int(run.id))
+        purged.append(stored_id(run))
         delete_run(session, run, actor="system:retention", now=now)
     session.flush()
     return purged

@@ -12,6 +12,7 @@ from models.clock import utcnow
 from models.incidents import Incident, IncidentCI, log_event
 from models.knowledge.search import like_escape, match_share, query_terms, rank, search_blob, text_terms
 from models.knowledge.tables import ArticleStatus, KnowledgeArticle, KnowledgeLink
+from models.rows import stored_id
 
 # An article is suggested on an incident when this share of its symptom's terms occur in the
 # incident's title and symptom (or it names one of the incident's CIs and shares any term).
@@ -151,9 +152,9 @@ def link_suggestions(session: Session, incident: Incident, *, actor: str) -> lis
     linked = set(session.exec(select(KnowledgeLink.article_id).where(KnowledgeLink.incident_id == incident.id)))
     new = [(a, s) for a, s in found if a.id not in linked]
     for article, score in new:
-        session.add(KnowledgeLink(incident_id=incident.id, article_id=article.id, score=score))
+        session.add(KnowledgeLink(incident_id=stored_id(incident), article_id=stored_id(article), score=score))
     if new:
-        log_event(session, incident.id, actor=actor, kind="knowledge_linked",
+        log_event(session, stored_id(incident), actor=actor, kind="knowledge_linked",
                   detail="; ".join(f"KB-{a.id} {a.title}" for a, _ in new),
                   data={"articles": [a.id for a, _ in new]})
     session.flush()
@@ -166,13 +167,13 @@ def record_solved(session: Session, *, incident_id: int, article: KnowledgeArtic
     link = session.exec(select(KnowledgeLink).where(KnowledgeLink.incident_id == incident_id,
                                                     KnowledgeLink.article_id == article.id)).first()
     if link is None:
-        link = KnowledgeLink(incident_id=incident_id, article_id=article.id)
+        link = KnowledgeLink(incident_id=incident_id, article_id=stored_id(article))
     if link.solved:
         return link
     link.solved, link.solved_by, link.solved_at = True, person_id, utcnow()
     session.add(link)
     # In SQL, so two engineers recording at once cannot lose a count.
-    session.exec(update(KnowledgeArticle).where(KnowledgeArticle.id == article.id)  # type: ignore[call-overload]
+    session.exec(update(KnowledgeArticle).where(col(KnowledgeArticle.id) == article.id)  # type: ignore[call-overload]
                  .values(use_count=KnowledgeArticle.use_count + 1))
     log_event(session, incident_id, actor=actor, kind="knowledge_solved", detail=f"KB-{article.id} {article.title}",
               data={"article": article.id})

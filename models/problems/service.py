@@ -18,6 +18,7 @@ from models.knowledge.service import create_article
 from models.knowledge.tables import KnowledgeArticle
 from models.problems.rules import INSPECTION_REPEATS, INSPECTION_WINDOW, RECURRENCE_WINDOW, close_refusal, move_refusal
 from models.problems.tables import OPEN_STATUSES, Problem, ProblemCreate, ProblemSource, ProblemStatus
+from models.rows import stored_id
 
 FAILED_CHANGE = {ChangeStatus.REJECTED, ChangeStatus.ROLLED_BACK, ChangeStatus.ROLLBACK_FAILED,
                  ChangeStatus.WINDOW_MISSED}
@@ -142,7 +143,7 @@ def close_quiet(session: Session, *, quiet_days: int, now: datetime | None = Non
             close(session, problem, actor="system:problems", quiet_days=quiet_days, now=now)
         except ProblemStateError:
             continue
-        closed.append(int(problem.id))
+        closed.append(stored_id(problem))
     return closed
 
 
@@ -153,20 +154,20 @@ def check_recurrence(session: Session, incident: Incident) -> list[Problem]:
     problems = []
     for ci_id in ci_ids:
         earlier = session.exec(
-            select(Incident).join(IncidentCI, IncidentCI.incident_id == Incident.id)
+            select(Incident).join(IncidentCI, col(IncidentCI.incident_id) == col(Incident.id))
             .where(IncidentCI.ci_id == ci_id, Incident.id != incident.id,
                    Incident.reported_at >= incident.reported_at - RECURRENCE_WINDOW,
                    Incident.reported_at <= incident.reported_at)
         ).all()
-        same = [i.id for i in earlier if symptom_key(i.symptom or i.title) == key]
+        same = [stored_id(i) for i in earlier if symptom_key(i.symptom or i.title) == key]
         if not same:
             continue
         problem = session.exec(select(Problem).where(Problem.ci_id == ci_id, Problem.symptom_key == key)).first()
         if problem is None:
-            problem = Problem(ci_id=ci_id, symptom_key=key, incident_ids=sorted({*same, incident.id}),
+            problem = Problem(ci_id=ci_id, symptom_key=key, incident_ids=sorted({*same, stored_id(incident)}),
                               title=incident.title[:300])
         else:
-            problem.incident_ids = sorted({*problem.incident_ids, *same, incident.id})
+            problem.incident_ids = sorted({*problem.incident_ids, *same, stored_id(incident)})
         session.add(problem)
         problems.append(problem)
     session.flush()
@@ -190,8 +191,8 @@ def link_incident(session: Session, incident: Incident, *, actor: str) -> list[P
         if problem.status == ProblemStatus.CLOSED:
             continue
         if incident.id not in problem.incident_ids:
-            problem.incident_ids = sorted({*problem.incident_ids, incident.id})
-            log_event(session, incident.id, actor=actor, kind="problem_linked",
+            problem.incident_ids = sorted({*problem.incident_ids, stored_id(incident)})
+            log_event(session, stored_id(incident), actor=actor, kind="problem_linked",
                       detail=f"problem {problem.id}: {problem.title}", data={"problem": problem.id})
         note_recurrence(session, problem, incident, actor=actor)
         session.add(problem)
@@ -222,7 +223,7 @@ def from_inspections(session: Session, *, now: datetime | None = None) -> list[i
                                func.count(func.distinct(InspectionResult.run_id)))
                         .where(col(InspectionResult.status).in_([CheckStatus.WARNING, CheckStatus.CRITICAL]),
                                InspectionResult.checked_at >= since)
-                        .group_by(InspectionResult.ci_id, InspectionResult.check_key)
+                        .group_by(col(InspectionResult.ci_id), col(InspectionResult.check_key))
                         .having(func.count(func.distinct(InspectionResult.run_id)) >= INSPECTION_REPEATS))
     created = []
     for ci_id, check_key, runs in rows:
@@ -236,7 +237,7 @@ def from_inspections(session: Session, *, now: datetime | None = None) -> list[i
         session.flush()
         record_audit(session, actor="system:problems", action="problem.logged", record_type="problem",
                      record_id=problem.id, after={"source": "inspection", "check": check_key, "runs": int(runs)})
-        created.append(int(problem.id))
+        created.append(stored_id(problem))
     return created
 
 
