@@ -66,3 +66,28 @@ def test_change_answers_times_in_one_timezone(client: TestClient, headers, tmp_p
     fetched = client.get(f"/changes/{created.json()['id']}", headers=engineer).json()["change"]
     assert created.json()["window_start"] == fetched["window_start"]
     assert datetime.fromisoformat(created.json()["window_start"]).utcoffset().total_seconds() == 0
+
+
+def test_every_503_says_when_to_try_again() -> None:
+    """Prefect busy or away answers 503 from several routes; each says Retry-After, in the documented shape."""
+    from fastapi import FastAPI, HTTPException
+
+    from api.errors import RETRY_AFTER_SECONDS, install
+
+    app = FastAPI()
+    install(app)
+
+    @app.get("/busy")
+    def busy() -> None:
+        raise HTTPException(503, "the routine_inspection deployment could not be started; try again")
+
+    @app.get("/gone")
+    def gone() -> None:
+        raise HTTPException(404, "no such thing")
+
+    with TestClient(app) as client:
+        answer = client.get("/busy")
+        assert answer.status_code == 503 and answer.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
+        assert answer.json() == {"detail": "the routine_inspection deployment could not be started; try again",
+                                 "errors": []}
+        assert "Retry-After" not in client.get("/gone").headers
