@@ -14,14 +14,12 @@ from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.responses import SetStateStatus
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
-from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+from prefect.settings import PREFECT_API_URL
 
 from itss.run_names import name_at_creation
 
 log = logging.getLogger(__name__)
 WAITING = {StateType.PAUSED}
-START_TIMEOUT = 15.0  # seconds per Prefect request when starting a run
-START_RETRIES = 1  # Prefect client retries (503, 429, connection errors) when starting a run
 
 
 def resume(flow_run_id: str, run_input: dict, *, within: float = 30.0) -> bool:
@@ -81,11 +79,11 @@ def start_flow(deployment: str, parameters: dict, *, client: SyncPrefectClient |
     """Create a flow run of a deployment without waiting for it; None if Prefect refused or is away."""
     try:
         if client is None:
-            # Bounded: a person is waiting on the answer. Prefect's defaults (60 s per request, five
-            # retries with backoff) held a POST /inspection-plans/{id}/runs past a minute against a
-            # busy Prefect server; a refused start answers 503 and the caller tries again.
-            with temporary_settings({PREFECT_CLIENT_MAX_RETRIES: START_RETRIES}), \
-                    get_client(sync_client=True, httpx_settings={"timeout": httpx.Timeout(START_TIMEOUT)}) as own:
+            # Prefect's own retries (five, with backoff) stay: they absorb the 503s its server answers
+            # while its SQLite is busy. With one retry, a review's archive-access start failed under CI
+            # load (6 Dec); with them, a start can outlast a 60 s client timeout there, and the caller
+            # (whose 503 says Retry-After) tries again.
+            with get_client(sync_client=True) as own:
                 return start_flow(deployment, parameters, client=own)
         # Named after its record from the start: a manager reads the Runs page before the run begins.
         name = name_at_creation(deployment.split("/", 1)[0], parameters)
