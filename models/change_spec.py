@@ -16,6 +16,7 @@ from models.change_rules import MAJOR_CHARACTERISTICS, STANDARD_KINDS
 from models.changes import ChangeType, Risk
 from models.cmdb import CIUpdate
 from models.inspection_plan import CheckItem
+from models.types import iana_timezone
 
 
 class StepKind(StrEnum):
@@ -255,13 +256,7 @@ class WindowCreate(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {value!r}; use an IANA name such as Asia/Shanghai") from None
-        return value
+        return iana_timezone(value)
 
 
 class FreezeCreate(BaseModel):

@@ -75,3 +75,14 @@ Id = Annotated[int, PydanticField(ge=1, le=MAX_ID, description="a row id (1 to 2
 
 # A short label in a list (a tag, a CI type, an objective): lists of them are bounded where they are used.
 Label = Annotated[str, PydanticField(min_length=1, max_length=200)]
+
+
+def iana_timezone(value: str) -> str:
+    """`value` if it names an IANA timezone; a ValueError saying what to write instead (for validators)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {value!r}; use an IANA name such as 'Asia/Shanghai'") from None
+    return value

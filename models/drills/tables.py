@@ -12,7 +12,7 @@ from sqlmodel import Field, SQLModel
 
 from models.clock import utcnow
 from models.roles import RoleKey
-from models.types import EnumText, Id, JSONDoc, Label, UTCDateTime
+from models.types import EnumText, Id, JSONDoc, Label, UTCDateTime, iana_timezone
 
 
 class PlanStatus(StrEnum):
@@ -65,13 +65,7 @@ class DrillPlanCreate(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {value!r}; use an IANA name such as 'Asia/Shanghai'") from None
-        return value
+        return iana_timezone(value)
 
 
 class DrillPlan(SQLModel, table=True):
