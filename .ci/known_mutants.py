@@ -49,8 +49,8 @@ MUTANTS = [
      '15 * 2 ** max(attempts, 0)',
      ['tests/notifications/test_outbox_rules.py']),
     ('7 steal a live claim', 'notifications/sender.py',
-     '            or_(\n                col(Notification.status).in_([NotificationStatus.PENDING, NotificationStatus.FAILED]),\n                (Notification.status == NotificationStatus.SENDING) & (Notification.claimed_at < now - STALE_CLAIM),\n            ),\n        )\n        .values',
-     '            or_(\n                col(Notification.status).in_([NotificationStatus.PENDING, NotificationStatus.FAILED]),\n                (Notification.status == NotificationStatus.SENDING),\n            ),\n        )\n        .values',
+     '            or_(\n                col(Notification.status).in_([NotificationStatus.PENDING, NotificationStatus.FAILED]),\n                (col(Notification.status) == NotificationStatus.SENDING)\n                & (col(Notification.claimed_at) < now - STALE_CLAIM),\n            ),\n        )\n        .values',
+     '            or_(\n                col(Notification.status).in_([NotificationStatus.PENDING, NotificationStatus.FAILED]),\n                (col(Notification.status) == NotificationStatus.SENDING),\n            ),\n        )\n        .values',
      ['tests/notifications/test_outbox_rules.py']),
     ('8 warning at 85 %', 'models/sla_clock.py',
      'WARN_AT = 0.8 ',
@@ -65,8 +65,8 @@ MUTANTS = [
      'return 0',
      ['tests/tasks/test_sweeper_promises.py']),
     ('10b stale claims never re-dispatched', 'models/incident_dispatch.py',
-     '| (col(Incident.flow_run_id).startswith(CLAIM_PREFIX) & (Incident.flow_run_id < stale)))\n        .order_by(Incident.id)',
-     '| (col(Incident.flow_run_id).startswith(CLAIM_PREFIX) & (Incident.flow_run_id > stale)))\n        .order_by(Incident.id)',
+     '| (col(Incident.flow_run_id).startswith(CLAIM_PREFIX) & (col(Incident.flow_run_id) < stale)))\n        .order_by(col(Incident.id))',
+     '| (col(Incident.flow_run_id).startswith(CLAIM_PREFIX) & (col(Incident.flow_run_id) > stale)))\n        .order_by(col(Incident.id))',
      ['tests/tasks/test_sweeper_promises.py']),
 ]
 
