@@ -43,11 +43,12 @@ def test_up_with_demo_serves_ui_api_and_stops_cleanly(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ITSS_"))}
     env.update(ITSS_DATA_DIR=str(tmp_path / "data"), ITSS_API_PORT=str(api_port),
                ITSS_PREFECT_PORT=str(prefect_port), COLUMNS="200")
-    started = time.monotonic()
     proc = subprocess.Popen([ITSS, "up", "--demo"], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = started + 90  # the promise: everything answers within 90 s
+        # A deadline for a loaded machine, not the 90 s goal: benchmarks/startup.py measures that (README).
+        # (Under libfaketime with four test workers on 2 cores the API once took longer than 90 s.)
+        deadline = time.monotonic() + 300
         ui = wait_for(f"http://127.0.0.1:{prefect_port}/", deadline)
         assert "<html" in ui.text.lower()
         assert wait_for(f"http://127.0.0.1:{api_port}/health", deadline).json()["database"] == "ok"
@@ -73,7 +74,7 @@ def test_up_with_demo_serves_ui_api_and_stops_cleanly(tmp_path: Path) -> None:
             "last_completed_at"], timeout=240, what="a completed sweep", interval=1)
     finally:
         proc.send_signal(signal.SIGINT)
-        rest = proc.communicate(timeout=60)[0]
+        rest = proc.communicate(timeout=180)[0]  # the supervisor's own limits: 15 s per child, in order
     assert proc.returncode == 0, rest
     assert "Stopped." in rest
     gone_by = time.monotonic() + 30  # grandchildren (flow runs, API workers) exit after their parents
