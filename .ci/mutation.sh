@@ -26,7 +26,7 @@ path = Path("pyproject.toml")
 text = path.read_text()
 subset = '''[tool.mutmut]
 source_paths = ["models/", "notifications/", "tasks/"]
-only_mutate = ["models/business_time.py", "models/sla_clock.py", "models/grading.py"]
+only_mutate = ["models/sla/business_time.py", "models/sla/sla_clock.py", "models/incidents/grading.py"]
 also_copy = ["api/", "itss/", "flows/", "migrations/", "alembic.ini", "prefect.yaml"]
 pytest_add_cli_args_test_selection = [
     "tests/models/test_business_time.py", "tests/models/test_business_time_mutants.py",

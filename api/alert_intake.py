@@ -23,11 +23,11 @@ from sqlmodel import Session
 from api.alert_processor import wake_processor
 from api.daemon import DaemonThread
 from api.deps import Caller, caller_for, check_roles
-from models.alert_inbox import InboxAlert
-from models.clock import utcnow
-from models.db import begin_write, get_engine, serialized_writes
-from models.roles import RoleKey
-from models.rows import id_of
+from models.core.clock import utcnow
+from models.core.db import begin_write, get_engine, serialized_writes
+from models.core.rows import id_of
+from models.directory.roles import RoleKey
+from models.incidents.alert_inbox import InboxAlert
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256

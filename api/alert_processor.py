@@ -21,14 +21,14 @@ from sqlmodel import Session, col, select
 
 from api.daemon import DaemonThread
 from itss.runs import dispatch_soon
-from models.alert_inbox import AlertStatus, InboxAlert
-from models.clock import utcnow
-from models.db import begin_write, get_engine, serialized_writes
-from models.incident_dispatch import claim_new
-from models.incident_service import count_alerts, note_repeat, open_alert_incident
-from models.incidents import Incident, IncidentStatus, log_event
-from models.roles import RoleKey
-from models.rows import stored_id
+from models.core.clock import utcnow
+from models.core.db import begin_write, get_engine, serialized_writes
+from models.core.rows import stored_id
+from models.directory.roles import RoleKey
+from models.incidents.alert_inbox import AlertStatus, InboxAlert
+from models.incidents.dispatch import claim_new
+from models.incidents.service import count_alerts, note_repeat, open_alert_incident
+from models.incidents.tables import Incident, IncidentStatus, log_event
 from notifications.outbox import enqueue
 
 log = logging.getLogger(__name__)

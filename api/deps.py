@@ -10,11 +10,11 @@ from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from models.db import get_engine
-from models.directory import authenticate, roles_of
-from models.people import Person
-from models.roles import RoleKey
-from models.rows import stored_id
+from models.core.db import get_engine
+from models.core.rows import stored_id
+from models.directory.people import Person
+from models.directory.roles import RoleKey
+from models.directory.service import authenticate, roles_of
 from models.tenancy import Scope, find, scope_for
 
 

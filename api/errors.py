@@ -12,8 +12,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from models.directory import DuplicateError
-from models.errors import FieldError
+from models.core.errors import FieldError
+from models.directory.service import DuplicateError
 
 # A model-level check names the field it is about at the start of its message ("rollback: a major
 # change needs rollback steps"); that name completes the error's location.

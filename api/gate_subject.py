@@ -12,13 +12,13 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from models.changes import ChangeRequest
-from models.clock import utcnow
-from models.cmdb import ConfigurationItem
-from models.gates import ApprovalGate
-from models.incident_clocks import clock_states
-from models.incidents import Incident, IncidentCI, IncidentEvent
-from models.review import QuarterlyReview
+from models.changes.tables import ChangeRequest
+from models.cmdb.tables import ConfigurationItem
+from models.core.clock import utcnow
+from models.gates.tables import ApprovalGate
+from models.incidents.clocks import clock_states
+from models.incidents.tables import Incident, IncidentCI, IncidentEvent
+from models.review.tables import QuarterlyReview
 from models.tenancy import EVERYTHING, Scope, timeline
 
 # Options that stop, refuse or widen something: shown in the destructive colour and confirmed first.

@@ -21,13 +21,13 @@ from sqlmodel import Session, col, select
 
 from api.daemon import DaemonThread
 from config.settings import get_settings
-from models.changes import ChangeRequest, ChangeStatus
-from models.clock import utcnow
-from models.db import get_engine
-from models.heartbeat import SWEEPER, beat, judge_sweep, last_beat
-from models.incidents import Incident, IncidentStatus
-from models.outbox import Notification, NotificationStatus
-from models.roles import RoleKey
+from models.changes.tables import ChangeRequest, ChangeStatus
+from models.core.clock import utcnow
+from models.core.db import get_engine
+from models.core.heartbeat import SWEEPER, beat, judge_sweep, last_beat
+from models.directory.roles import RoleKey
+from models.incidents.tables import Incident, IncidentStatus
+from models.outbox.tables import Notification, NotificationStatus
 from notifications.outbox import enqueue
 from notifications.sender import deliver
 

@@ -35,12 +35,12 @@ from prefect.settings import PREFECT_API_URL  # noqa: E402
 from prefect.testing.utilities import prefect_test_harness  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
-from models.db import get_engine  # noqa: E402
-from models.directory import create_person, issue_token  # noqa: E402
-from models.gates import ApprovalGate  # noqa: E402
-from models.migrate import upgrade  # noqa: E402
-from models.reference import ensure_reference_data  # noqa: E402
-from models.roles import RoleKey  # noqa: E402
+from models.core.db import get_engine  # noqa: E402
+from models.core.migrate import upgrade  # noqa: E402
+from models.directory.reference import ensure_reference_data  # noqa: E402
+from models.directory.roles import RoleKey  # noqa: E402
+from models.directory.service import create_person, issue_token  # noqa: E402
+from models.gates.tables import ApprovalGate  # noqa: E402
 
 
 def free_port() -> int:

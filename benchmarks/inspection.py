@@ -51,11 +51,11 @@ def main() -> None:
 
     from config.settings import get_settings
     from flows.routine_inspection import routine_inspection
-    from models.cmdb import ConfigurationItem
-    from models.db import session_scope
-    from models.inspection_plan import PlanSpec
-    from models.inspection_service import save_plan
-    from models.migrate import upgrade
+    from models.cmdb.tables import ConfigurationItem
+    from models.core.db import session_scope
+    from models.core.migrate import upgrade
+    from models.inspection.plan import PlanSpec
+    from models.inspection.service import save_plan
     from tasks.probes import Target
     from tests.support.peers import http_server
 

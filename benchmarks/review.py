@@ -36,14 +36,14 @@ def load(incidents: int, results: int, changes: int) -> int:
     from sqlalchemy import insert
     from sqlmodel import Session
 
-    from models.changes import ChangeRequest
-    from models.cmdb import CIType, ConfigurationItem
-    from models.contracts import Contract
-    from models.db import get_engine
-    from models.incidents import Incident
-    from models.inspection import InspectionPlan, InspectionResult, InspectionRun
-    from models.people import Organisation, OrgKind, Person
-    from models.review import Complaint, Risk, Satisfaction
+    from models.changes.tables import ChangeRequest
+    from models.cmdb.tables import CIType, ConfigurationItem
+    from models.contracts.tables import Contract
+    from models.core.db import get_engine
+    from models.directory.people import Organisation, OrgKind, Person
+    from models.incidents.tables import Incident
+    from models.inspection.tables import InspectionPlan, InspectionResult, InspectionRun
+    from models.review.tables import Complaint, Risk, Satisfaction
 
     rng = random.Random(7)
     engine = get_engine()
@@ -144,11 +144,11 @@ def one(url: str, args: argparse.Namespace) -> None:
     from sqlmodel import Session
 
     from config.settings import get_settings
-    from models.contracts import Contract
-    from models.db import get_engine
-    from models.migrate import upgrade
-    from models.review_metrics import previous_quarter, quarter_bounds, quarter_metrics
-    from models.review_targets import evaluate, trends
+    from models.contracts.tables import Contract
+    from models.core.db import get_engine
+    from models.core.migrate import upgrade
+    from models.review.metrics import previous_quarter, quarter_bounds, quarter_metrics
+    from models.review.targets import evaluate, trends
     from tasks.review_report import review_html, review_markdown, review_xlsx
 
     upgrade(url)

@@ -6,7 +6,7 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from itss.run_names import run_name
-from models.incidents import IncidentStatus
+from models.incidents.tables import IncidentStatus
 from tasks.drills import stop_drills
 from tasks.gates import request_approval
 from tasks.incidents import (

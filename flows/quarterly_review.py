@@ -7,8 +7,8 @@ from prefect.runtime import flow_run
 
 from config.settings import get_settings
 from itss.run_names import run_name
-from models.clock import utcnow
-from models.review import ReviewStatus
+from models.core.clock import utcnow
+from models.review.tables import ReviewStatus
 from tasks.gates import request_approval
 from tasks.review import (
     announce_review,

@@ -6,7 +6,7 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from itss.run_names import run_name
-from models.changes import FINAL, ChangeStatus, StepPhase
+from models.changes.tables import FINAL, ChangeStatus, StepPhase
 from tasks.change_steps import confirm_gate, record_confirmation, run_steps, verify
 from tasks.changes import (
     announce_change,

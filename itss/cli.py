@@ -11,13 +11,13 @@ from rich.console import Console
 from sqlmodel import select
 
 from config.settings import Settings, get_settings
-from models.db import session_scope
-from models.directory import DuplicateError, create_person, issue_token
-from models.migrate import upgrade
-from models.people import Person
-from models.reference import ensure_reference_data
-from models.roles import RoleKey, parse_role
-from models.rows import stored_id
+from models.core.db import session_scope
+from models.core.migrate import upgrade
+from models.core.rows import stored_id
+from models.directory.people import Person
+from models.directory.reference import ensure_reference_data
+from models.directory.roles import RoleKey, parse_role
+from models.directory.service import DuplicateError, create_person, issue_token
 
 app = typer.Typer(help="ITSS process orchestrator.", no_args_is_help=True, add_completion=False)
 user_app = typer.Typer(help="People and their API tokens.", no_args_is_help=True)
@@ -43,8 +43,8 @@ def _main() -> None:
 def _secure(settings: Settings) -> None:
     """Data dir 0700 with its files 0600; the gate secret and the encryption key exist before any child starts."""
     from config.secret_files import secure_data_dir
-    from models.crypto import fernet
-    from models.gate_service import gate_secret
+    from models.core.crypto import fernet
+    from models.gates.service import gate_secret
 
     secure_data_dir(settings.data_dir.resolve())
     gate_secret()

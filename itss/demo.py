@@ -11,17 +11,17 @@ from sqlmodel import Session, select
 from config.settings import get_settings
 from itss.demo_estate import ensure_estate, plan_yaml
 from itss.demo_history import load_demo_history, past_quarter
-from models.changes import ChangeWindow
-from models.cmdb import CICreate, CIType, ConfigurationItem, Criticality
-from models.cmdb_service import create_ci
-from models.contract_service import create_contract
-from models.contracts import Contract, ContractCreate, ServiceCatalogEntry, TeamMemberSpec
-from models.directory import create_person, issue_token
-from models.inspection_plan import parse_yaml
-from models.inspection_service import save_plan
-from models.people import Organisation, OrgKind, Person
-from models.roles import RoleKey
-from models.rows import stored_id
+from models.changes.tables import ChangeWindow
+from models.cmdb.service import create_ci
+from models.cmdb.tables import CICreate, CIType, ConfigurationItem, Criticality
+from models.contracts.service import create_contract
+from models.contracts.tables import Contract, ContractCreate, ServiceCatalogEntry, TeamMemberSpec
+from models.core.rows import stored_id
+from models.directory.people import Organisation, OrgKind, Person
+from models.directory.roles import RoleKey
+from models.directory.service import create_person, issue_token
+from models.inspection.plan import parse_yaml
+from models.inspection.service import save_plan
 
 ACTOR = "system:demo"
 PROVIDER = "运维服务商 (demo provider)"

@@ -287,8 +287,8 @@ def run_estate(settings: Settings) -> None:
     """Serve the demo CIs of the project database (those on loopback) until interrupted."""
     from sqlmodel import select
 
-    from models.cmdb import ConfigurationItem
-    from models.db import session_scope
+    from models.cmdb.tables import ConfigurationItem
+    from models.core.db import session_scope
 
     with session_scope() as session:
         cis = [(ci.name, ci.ci_type.value, ci.ip) for ci in session.exec(select(ConfigurationItem))

@@ -15,18 +15,18 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from models.changes import ChangeRequest, ChangeStatus, ChangeType
-from models.contracts import Contract
-from models.incident_import import import_rows
-from models.incidents import Incident, IncidentStatus
-from models.inspection import CheckStatus, InspectionPlan, InspectionResult, InspectionRun, RunStatus
-from models.inspection_plan import PlanSpec, targets_of
-from models.inspection_service import close_run
-from models.people import Person
-from models.review import Complaint, Risk, RiskStatus, Satisfaction
-from models.review_metrics import previous_quarter, quarter_bounds
-from models.roles import RoleKey
-from models.rows import id_of, stored_id
+from models.changes.tables import ChangeRequest, ChangeStatus, ChangeType
+from models.contracts.tables import Contract
+from models.core.rows import id_of, stored_id
+from models.directory.people import Person
+from models.directory.roles import RoleKey
+from models.incidents.importer import import_rows
+from models.incidents.tables import Incident, IncidentStatus
+from models.inspection.plan import PlanSpec, targets_of
+from models.inspection.service import close_run
+from models.inspection.tables import CheckStatus, InspectionPlan, InspectionResult, InspectionRun, RunStatus
+from models.review.metrics import previous_quarter, quarter_bounds
+from models.review.tables import Complaint, Risk, RiskStatus, Satisfaction
 
 ACTOR = "system:demo"
 SYMPTOMS = [

@@ -57,7 +57,7 @@ def serve_all(limit: int | None = None) -> None:
 def _plan_schedules() -> dict[str, list[Schedule]]:
     # Applying a deployment replaces all its schedules, so the plans' schedules go in with it.
     from itss import drill_schedules, plan_schedules
-    from models.db import session_scope
+    from models.core.db import session_scope
 
     try:
         with session_scope() as session:

@@ -20,7 +20,7 @@ from prefect.schedules import Cron, Schedule
 from sqlmodel import Session, col, select
 
 from itss.deployment_specs import load_specs
-from models.inspection import InspectionPlan
+from models.inspection.tables import InspectionPlan
 
 log = logging.getLogger(__name__)
 DEPLOYMENT_NAME = "routine_inspection"

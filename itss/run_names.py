@@ -25,10 +25,10 @@ def _short(text: str) -> str:
 
 def name_for(session: Session, flow: str, parameters: dict[str, Any], when: datetime | None = None) -> str | None:
     """The readable name of a run of `flow` with `parameters`; None when the flow has no record-based name."""
-    from models.changes import ChangeRequest
-    from models.contracts import Contract
-    from models.incidents import Incident
-    from models.inspection_service import plan_by_ref
+    from models.changes.tables import ChangeRequest
+    from models.contracts.tables import Contract
+    from models.incidents.tables import Incident
+    from models.inspection.service import plan_by_ref
 
     if flow == "emergency_response":
         incident = session.get(Incident, parameters["incident_id"])
@@ -57,7 +57,7 @@ def run_name(flow: str, fallback: str) -> Callable[[], str]:
     def name() -> str:
         from prefect.runtime import flow_run
 
-        from models.db import session_scope
+        from models.core.db import session_scope
 
         parameters = dict(flow_run.parameters)
         try:
@@ -72,7 +72,7 @@ def run_name(flow: str, fallback: str) -> Callable[[], str]:
 
 def name_at_creation(flow: str, parameters: dict[str, Any]) -> str | None:
     """The name to give a run when it is created (None: let Prefect choose, the flow renames it on start)."""
-    from models.db import session_scope
+    from models.core.db import session_scope
 
     try:
         with session_scope() as session:

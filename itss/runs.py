@@ -119,8 +119,8 @@ def dispatch_incident(incident_id: int, *, client: SyncPrefectClient | None = No
     `holding`, the claim its creating transaction took, renewed only if nobody took it over)."""
     from sqlmodel import Session
 
-    from models.db import get_engine, serialized_writes
-    from models.incident_dispatch import claim_dispatch, finish_dispatch
+    from models.core.db import get_engine, serialized_writes
+    from models.incidents.dispatch import claim_dispatch, finish_dispatch
 
     with Session(get_engine()) as session:
         with serialized_writes():

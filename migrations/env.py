@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic import context
 
 from config.settings import get_settings
-from models.db import make_engine
+from models.core.db import make_engine
+from models.core.types import EnumText
 from models.tables import metadata
-from models.types import EnumText
 
 config = context.config
 

@@ -2,11 +2,9 @@
 
 from sqlmodel import SQLModel
 
-from models.alert_inbox import InboxAlert
-from models.audit import AuditEvent
-from models.changes import ChangeFreeze, ChangeRequest, ChangeReview, ChangeStep, ChangeWindow
-from models.cmdb import CIChange, ConfigurationItem
-from models.contracts import (
+from models.changes.tables import ChangeFreeze, ChangeRequest, ChangeReview, ChangeStep, ChangeWindow
+from models.cmdb.tables import CIChange, ConfigurationItem
+from models.contracts.tables import (
     Contract,
     ContractCI,
     ContractMember,
@@ -14,16 +12,19 @@ from models.contracts import (
     ContractService,
     ServiceCatalogEntry,
 )
+from models.core.audit import AuditEvent
+from models.core.heartbeat import Heartbeat
+from models.directory.people import ApiToken, OnCallShift, Organisation, Person, Role, RoleMembership
+from models.directory.signin import PageSession, SigninLink
 from models.drills.tables import DrillEvaluation, DrillPlan, DrillRun, DrillStep
-from models.gates import ApprovalGate, ApprovalVote
-from models.heartbeat import Heartbeat
-from models.incidents import Document, Incident, IncidentCI, IncidentEvent, IncidentPause
-from models.inspection import InspectionPlan, InspectionResult, InspectionRun
+from models.gates.tables import ApprovalGate, ApprovalVote
+from models.incidents.alert_inbox import InboxAlert
+from models.incidents.tables import Document, Incident, IncidentCI, IncidentEvent, IncidentPause
+from models.inspection.tables import InspectionPlan, InspectionResult, InspectionRun
 from models.knowledge.tables import KnowledgeArticle, KnowledgeLink
-from models.outbox import Notification
-from models.people import ApiToken, OnCallShift, Organisation, Person, Role, RoleMembership
+from models.outbox.tables import Notification
 from models.problems.tables import Problem
-from models.review import (
+from models.review.tables import (
     ArchiveAccess,
     Complaint,
     ImprovementMeasure,
@@ -31,9 +32,8 @@ from models.review import (
     Risk,
     Satisfaction,
 )
-from models.signin import PageSession, SigninLink
-from models.sla import SlaPolicy, SlaPolicySet
-from models.statutory import StatutoryDay, StatutoryYear
+from models.sla.policies import SlaPolicy, SlaPolicySet
+from models.sla.statutory import StatutoryDay, StatutoryYear
 
 metadata = SQLModel.metadata
 

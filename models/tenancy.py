@@ -16,75 +16,30 @@ Lists filter with `visible(scope, Model)`; items come from `find()`, so another 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, cast, false, or_, true
 from sqlmodel import Session, col, select
 
-from models.alert_inbox import InboxAlert
-from models.audit import AuditEvent
-from models.changes import ChangeRequest, ChangeTemplate
-from models.cmdb import CIChange, ConfigurationItem
-from models.contracts import Contract, ContractCI, ContractMember
-from models.gates import ApprovalGate
-from models.incidents import Document, Incident, IncidentEvent
-from models.inspection import InspectionPlan, InspectionResult, InspectionRun
-from models.outbox import Notification
-from models.people import OnCallShift, Organisation, OrgKind, Person, RoleMembership
-from models.review import Complaint, ImprovementMeasure, QuarterlyReview, Risk, Satisfaction
-from models.roles import RoleKey
-from models.rows import id_of, stored_id
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What one person may see: a set of contracts (None: all) and whether internal records too."""
-
-    contract_ids: frozenset[int] | None
-    internal: bool
-    organisation_id: int | None = None
-
-    @property
-    def unrestricted(self) -> bool:
-        """Sees every record (admins, unscoped staff, the system)."""
-        return self.contract_ids is None and self.internal
-
-
-EVERYTHING = Scope(contract_ids=None, internal=True)
-
-
-def is_customer_side(roles: Iterable[str], org: Organisation | None) -> bool:
-    """Anyone (but an admin) of a customer organisation: its representatives, its leadership."""
-    return RoleKey.ADMIN.value not in set(roles) and org is not None and org.kind == OrgKind.CUSTOMER
-
-
-def scope_for(session: Session, person: Person, roles: Iterable[str]) -> Scope:
-    """The scope of an authenticated person (computed once per request)."""
-    roles = set(roles)
-    org = session.get(Organisation, person.organisation_id) if person.organisation_id is not None else None
-    if org is not None and is_customer_side(roles, org):
-        ids = session.exec(select(id_of(Contract)).where(col(Contract.customer_id) == org.id))
-        return Scope(contract_ids=frozenset(ids), internal=False, organisation_id=org.id)
-    if person.contract_scoped and RoleKey.ADMIN.value not in roles:
-        return Scope(contract_ids=frozenset(visible_contract_ids_of_team(session, stored_id(person))), internal=True)
-    return EVERYTHING
-
-
-def visible_contract_ids_of_team(session: Session, person_id: int) -> set[int]:
-    """Contracts a person is on the team of, or holds a contract-bound role in."""
-    team = session.exec(select(ContractMember.contract_id).where(ContractMember.person_id == person_id))
-    bound = session.exec(select(RoleMembership.contract_id).where(
-        RoleMembership.person_id == person_id, col(RoleMembership.contract_id).is_not(None)))
-    return set(team) | {c for c in bound if c is not None}
-
-
-def contract_clause(scope: Scope, column: Any) -> ColumnElement[bool]:
-    """Rows whose contract column is visible (a NULL contract is internal data)."""
-    if scope.contract_ids is None:
-        return true() if scope.internal else col(column).is_not(None)
-    inside = col(column).in_(sorted(scope.contract_ids))
-    return or_(inside, col(column).is_(None)) if scope.internal else inside
+from models.changes.tables import ChangeRequest, ChangeTemplate
+from models.cmdb.tables import CIChange, ConfigurationItem
+from models.contracts.scope import (  # noqa: F401 (re-exported: the API reads them from here)
+    EVERYTHING,
+    Scope,
+    contract_clause,
+    is_customer_side,
+    scope_for,
+    visible_contract_ids_of_team,
+)
+from models.contracts.tables import Contract, ContractCI
+from models.core.audit import AuditEvent
+from models.directory.people import OnCallShift, Organisation, OrgKind, Person
+from models.gates.tables import ApprovalGate
+from models.incidents.alert_inbox import InboxAlert
+from models.incidents.tables import Document, Incident, IncidentEvent
+from models.inspection.tables import InspectionPlan, InspectionResult, InspectionRun
+from models.outbox.tables import Notification
+from models.review.tables import Complaint, ImprovementMeasure, QuarterlyReview, Risk, Satisfaction
 
 
 def _internal(scope: Scope) -> ColumnElement[bool]:

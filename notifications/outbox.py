@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from models.clock import utcnow
-from models.directory import on_duty
-from models.outbox import Notification
-from models.roles import RoleKey
+from models.core.clock import utcnow
+from models.directory.roles import RoleKey
+from models.directory.service import on_duty
+from models.outbox.tables import Notification
 from notifications.channels import config_tags
 
 

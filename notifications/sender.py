@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from models.clock import utcnow
-from models.db import get_engine
-from models.outbox import MAX_ATTEMPTS, STALE_CLAIM, Notification, NotificationStatus, backoff
-from models.people import Person
-from models.rows import id_of
+from models.core.clock import utcnow
+from models.core.db import get_engine
+from models.core.rows import id_of
+from models.directory.people import Person
+from models.outbox.tables import MAX_ATTEMPTS, STALE_CLAIM, Notification, NotificationStatus, backoff
 from notifications import channels
 from notifications.signin import signin_line
 

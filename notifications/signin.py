@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 from sqlmodel import Session
 
 from config.settings import get_settings
-from models.people import Person
-from models.rows import stored_id
-from models.signin import issue_link
+from models.core.rows import stored_id
+from models.directory.people import Person
+from models.directory.signin import issue_link
 from notifications import channels
 
 

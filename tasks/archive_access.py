@@ -7,12 +7,12 @@ from datetime import timedelta
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from models.audit import record_audit
-from models.db import session_scope
-from models.gates import GateSpec
-from models.review import ArchiveAccess, QuarterlyReview
-from models.roles import RoleKey
-from models.rows import must_get
+from models.core.audit import record_audit
+from models.core.db import session_scope
+from models.core.rows import must_get
+from models.directory.roles import RoleKey
+from models.gates.tables import GateSpec
+from models.review.tables import ArchiveAccess, QuarterlyReview
 from tasks.gates import GateOutcome
 
 ACCESS_DAYS = 7

@@ -17,15 +17,15 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from config.settings import get_settings
-from models.change_spec import RunbookStep, StepKind, VerifyCheck
-from models.changes import ChangeRequest, ChangeStep, StepPhase, StepStatus
-from models.clock import utcnow
-from models.cmdb import ConfigurationItem
-from models.db import session_scope
-from models.gates import GateSpec
-from models.inspection import CheckStatus
-from models.roles import RoleKey
-from models.rows import must_get, stored_id
+from models.changes.spec import RunbookStep, StepKind, VerifyCheck
+from models.changes.tables import ChangeRequest, ChangeStep, StepPhase, StepStatus
+from models.cmdb.tables import ConfigurationItem
+from models.core.clock import utcnow
+from models.core.db import session_scope
+from models.core.rows import must_get, stored_id
+from models.directory.roles import RoleKey
+from models.gates.tables import GateSpec
+from models.inspection.tables import CheckStatus
 from tasks.gates import GateOutcome
 from tasks.probes import PROBES, ProbeContext, Target, run_check
 from tasks.runbook import StepContext, run_step

@@ -19,18 +19,18 @@ from sqlmodel import select
 from config.settings import get_settings
 from itss.run_names import name_at_creation
 from itss.runs import dispatch_incident
-from models.audit import record_audit
-from models.change_service import review_due, set_change_status, slot_for
-from models.changes import FINAL, ChangeRequest, ChangeReview, ChangeStatus, ChangeType
-from models.clock import utcnow
-from models.cmdb import CIUpdate, ConfigurationItem
-from models.cmdb_service import update_ci
-from models.db import session_scope
-from models.gates import EscalationStep, GateSpec
-from models.incident_service import record_alert
-from models.incidents import Source
-from models.roles import RoleKey
-from models.rows import must_get, stored_id
+from models.changes.service import review_due, set_change_status, slot_for
+from models.changes.tables import FINAL, ChangeRequest, ChangeReview, ChangeStatus, ChangeType
+from models.cmdb.service import update_ci
+from models.cmdb.tables import CIUpdate, ConfigurationItem
+from models.core.audit import record_audit
+from models.core.clock import utcnow
+from models.core.db import session_scope
+from models.core.rows import must_get, stored_id
+from models.directory.roles import RoleKey
+from models.gates.tables import EscalationStep, GateSpec
+from models.incidents.service import record_alert
+from models.incidents.tables import Source
 from notifications.render import local_time
 from tasks.gates import GateOutcome
 from tasks.notify import announce

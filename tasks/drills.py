@@ -8,14 +8,14 @@ from sqlmodel import col, select
 
 from config.settings import get_settings
 from itss.runs import resume
-from models.clock import utcnow
-from models.db import session_scope
+from models.core.clock import utcnow
+from models.core.db import session_scope
+from models.core.rows import must_get, stored_id
+from models.directory.roles import RoleKey
 from models.drills.service import record_abandoned, record_end, record_signoff, start_run, terminate_for_incident
 from models.drills.tables import DrillEvaluation, DrillPlan, DrillRun, DrillStep
-from models.gates import GateSpec
-from models.incidents import Incident
-from models.roles import RoleKey
-from models.rows import must_get, stored_id
+from models.gates.tables import GateSpec
+from models.incidents.tables import Incident
 from notifications.outbox import enqueue
 from notifications.render import render, render_html
 from notifications.sender import deliver

@@ -17,11 +17,11 @@ from prefect.input import RunInput
 from pydantic import BaseModel
 from sqlmodel import col, select
 
-from models.db import session_scope
-from models.gate_service import open_gate, record_bypass, verified
-from models.gates import ApprovalGate, ApprovalVote, GateSpec, GateStatus
-from models.outbox import Notification, NotificationStatus
-from models.rows import id_of, stored_id
+from models.core.db import session_scope
+from models.core.rows import id_of, stored_id
+from models.gates.service import open_gate, record_bypass, verified
+from models.gates.tables import ApprovalGate, ApprovalVote, GateSpec, GateStatus
+from models.outbox.tables import Notification, NotificationStatus
 from notifications.outbox import enqueue
 from notifications.render import gate_link, render
 from notifications.sender import deliver

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import task
 
 from config.settings import get_settings
-from models.db import session_scope
+from models.core.db import session_scope
 from models.drills.service import purge_expired
 from models.problems.service import close_quiet, from_inspections
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from config.settings import get_settings
-from models.incident_clocks import clock_states
-from models.incidents import Incident, IncidentEvent
+from models.incidents.clocks import clock_states
+from models.incidents.tables import Incident, IncidentEvent
 from notifications.render import local_time
 
 

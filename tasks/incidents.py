@@ -7,18 +7,18 @@ from prefect.artifacts import create_markdown_artifact
 from pydantic import BaseModel
 from sqlmodel import select
 
-from models.db import session_scope
-from models.documents import store_document
-from models.gates import EscalationStep, GateSpec
-from models.grading import Level
-from models.incident_clocks import targets_for
-from models.incident_service import set_status
-from models.incidents import Document, Incident, IncidentEvent, IncidentStatus, log_event
+from models.core.db import session_scope
+from models.core.rows import stored_id
+from models.directory.roles import RoleKey
+from models.gates.tables import EscalationStep, GateSpec
+from models.incidents.clocks import targets_for
+from models.incidents.documents import store_document
+from models.incidents.grading import Level
+from models.incidents.service import set_status
+from models.incidents.tables import Document, Incident, IncidentEvent, IncidentStatus, log_event
 from models.knowledge.service import draft_from_incident
 from models.problems.service import check_recurrence, note_recurrence
-from models.roles import RoleKey
-from models.rows import stored_id
-from models.sla import SlaMeasure
+from models.sla.policies import SlaMeasure
 from notifications.outbox import enqueue
 from notifications.render import render
 from notifications.sender import deliver

@@ -17,15 +17,15 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from itss.runs import dispatch_incident
-from models.clock import utcnow
-from models.db import session_scope
-from models.incident_service import record_alert
-from models.incidents import Source
-from models.inspection import CheckStatus, InspectionPlan, InspectionRun, RunStatus
-from models.inspection_plan import CheckItem, PlanSpec, targets_of
-from models.inspection_service import close_run, open_run, plan_by_ref, store_results
-from models.roles import RoleKey
-from models.rows import must_get, stored_id
+from models.core.clock import utcnow
+from models.core.db import session_scope
+from models.core.rows import must_get, stored_id
+from models.directory.roles import RoleKey
+from models.incidents.service import record_alert
+from models.incidents.tables import Source
+from models.inspection.plan import CheckItem, PlanSpec, targets_of
+from models.inspection.service import close_run, open_run, plan_by_ref, store_results
+from models.inspection.tables import CheckStatus, InspectionPlan, InspectionRun, RunStatus
 from notifications.outbox import enqueue
 from notifications.render import local_time, render, render_document
 from notifications.sender import deliver

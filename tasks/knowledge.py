@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from prefect import task
 
-from models.db import session_scope
-from models.gates import GateSpec
-from models.incidents import Incident
+from models.core.db import session_scope
+from models.directory.roles import RoleKey
+from models.gates.tables import GateSpec
+from models.incidents.tables import Incident
 from models.knowledge.service import last_writer, link_suggestions, set_state
 from models.knowledge.tables import ArticleStatus, KnowledgeArticle
 from models.problems.service import link_incident
-from models.roles import RoleKey
 from tasks.gates import GateOutcome
 
 

@@ -3,9 +3,9 @@ retried by the sweeper when a channel fails."""
 
 from __future__ import annotations
 
-from models.db import session_scope
-from models.roles import RoleKey
-from models.rows import stored_id
+from models.core.db import session_scope
+from models.core.rows import stored_id
+from models.directory.roles import RoleKey
 from notifications.outbox import enqueue
 from notifications.render import render
 from notifications.sender import deliver

@@ -8,13 +8,13 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlmodel import col, select
 
-from models.audit import record_audit
-from models.clock import utcnow
-from models.db import session_scope
-from models.gates import GateSpec
-from models.inspection import InspectionPlan
-from models.roles import RoleKey
-from models.rows import must_get
+from models.core.audit import record_audit
+from models.core.clock import utcnow
+from models.core.db import session_scope
+from models.core.rows import must_get
+from models.directory.roles import RoleKey
+from models.gates.tables import GateSpec
+from models.inspection.tables import InspectionPlan
 from tasks.gates import GateOutcome
 
 DEPLOYMENT = "plan_approval/plan_approval"

@@ -33,16 +33,16 @@ from sqlmodel import Session, col, select
 
 from config.settings import get_settings
 from itss.runs import start_flow
-from models.audit import AuditEvent, record_audit
-from models.changes import ChangeRequest, ChangeStatus
-from models.clock import utcnow
-from models.db import session_scope
-from models.gates import ApprovalGate
-from models.incident_dispatch import CLAIM_PREFIX
-from models.incidents import Incident, IncidentStatus, Source
-from models.review import ArchiveAccess, QuarterlyReview, ReviewStatus
-from models.roles import RoleKey
-from models.rows import id_of, must_get, stored_id
+from models.changes.tables import ChangeRequest, ChangeStatus
+from models.core.audit import AuditEvent, record_audit
+from models.core.clock import utcnow
+from models.core.db import session_scope
+from models.core.rows import id_of, must_get, stored_id
+from models.directory.roles import RoleKey
+from models.gates.tables import ApprovalGate
+from models.incidents.dispatch import CLAIM_PREFIX
+from models.incidents.tables import Incident, IncidentStatus, Source
+from models.review.tables import ArchiveAccess, QuarterlyReview, ReviewStatus
 from tasks.notify import announce
 
 log = logging.getLogger(__name__)

@@ -9,12 +9,12 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from sqlmodel import Session, col, select
 
-from models.changes import ChangeRequest, ChangeStep, StepPhase
-from models.cmdb import ConfigurationItem
-from models.db import session_scope
-from models.documents import store_document
-from models.gates import ApprovalGate, ApprovalVote
-from models.rows import must_get
+from models.changes.tables import ChangeRequest, ChangeStep, StepPhase
+from models.cmdb.tables import ConfigurationItem
+from models.core.db import session_scope
+from models.core.rows import must_get
+from models.gates.tables import ApprovalGate, ApprovalVote
+from models.incidents.documents import store_document
 from notifications.render import render_document
 
 PHASES = [(StepPhase.DEPLOY, "Step log"), (StepPhase.VERIFY, "Verification"), (StepPhase.ROLLBACK, "Rollback"),

@@ -16,17 +16,17 @@ from sqlmodel import Session, col, select
 
 from config.settings import get_settings
 from itss.run_names import name_at_creation
-from models.audit import record_audit
-from models.clock import utcnow
-from models.contracts import Contract, ContractStatus
-from models.db import session_scope
-from models.gates import GateSpec
-from models.incidents import Incident
-from models.review import ImprovementMeasure, QuarterlyReview, ReviewStatus, Risk, RiskStatus, moves_forward
-from models.review_metrics import previous_quarter, quarter_bounds, quarter_metrics, risk_metrics
-from models.review_targets import TARGETS, evaluate, trends
-from models.roles import RoleKey
-from models.rows import must_get, stored_id
+from models.contracts.tables import Contract, ContractStatus
+from models.core.audit import record_audit
+from models.core.clock import utcnow
+from models.core.db import session_scope
+from models.core.rows import must_get, stored_id
+from models.directory.roles import RoleKey
+from models.gates.tables import GateSpec
+from models.incidents.tables import Incident
+from models.review.metrics import previous_quarter, quarter_bounds, quarter_metrics, risk_metrics
+from models.review.tables import ImprovementMeasure, QuarterlyReview, ReviewStatus, Risk, RiskStatus, moves_forward
+from models.review.targets import TARGETS, evaluate, trends
 from tasks.gates import GateOutcome
 from tasks.notify import announce
 from tasks.review_report import review_html, review_markdown, review_xlsx

@@ -18,7 +18,7 @@ from pathlib import Path
 import asyncssh
 import httpx
 
-from models.change_spec import RunbookStep, StepKind
+from models.changes.spec import RunbookStep, StepKind
 
 MAX_OUTPUT = 16_000
 MASK = "****"

@@ -8,19 +8,19 @@ from sqlmodel import Session, col, select
 
 from config.settings import get_settings
 from itss.runs import dispatch_incident, resume, state_of
-from models.audit import AuditEvent, record_audit
-from models.changes import ChangeRequest, ChangeStatus
-from models.clock import utcnow
-from models.db import session_scope
-from models.gate_service import escalate_due, expire_due
-from models.gates import ApprovalGate, GateStatus
-from models.heartbeat import SWEEPER, beat
-from models.incident_clocks import clock_states, sweep_clocks
-from models.incident_dispatch import undispatched
-from models.incidents import Incident, IncidentStatus
-from models.roles import RoleKey
-from models.rows import must_get, stored_id
-from models.statutory import missing_years, statutory_calendar
+from models.changes.tables import ChangeRequest, ChangeStatus
+from models.core.audit import AuditEvent, record_audit
+from models.core.clock import utcnow
+from models.core.db import session_scope
+from models.core.heartbeat import SWEEPER, beat
+from models.core.rows import must_get, stored_id
+from models.directory.roles import RoleKey
+from models.gates.service import escalate_due, expire_due
+from models.gates.tables import ApprovalGate, GateStatus
+from models.incidents.clocks import clock_states, sweep_clocks
+from models.incidents.dispatch import undispatched
+from models.incidents.tables import Incident, IncidentStatus
+from models.sla.statutory import missing_years, statutory_calendar
 from notifications.outbox import enqueue
 from notifications.render import gate_link, render
 from notifications.sender import deliver_due

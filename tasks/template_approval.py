@@ -9,13 +9,13 @@ from prefect.cache_policies import NO_CACHE
 from sqlmodel import col, select
 
 from config.settings import get_settings
-from models.audit import record_audit
-from models.changes import ChangeTemplate
-from models.clock import utcnow
-from models.db import session_scope
-from models.gates import GateSpec
-from models.roles import RoleKey
-from models.rows import must_get
+from models.changes.tables import ChangeTemplate
+from models.core.audit import record_audit
+from models.core.clock import utcnow
+from models.core.db import session_scope
+from models.core.rows import must_get
+from models.directory.roles import RoleKey
+from models.gates.tables import GateSpec
 from tasks.gates import GateOutcome
 
 

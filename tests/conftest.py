@@ -43,11 +43,11 @@ from sqlalchemy import text  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from models.db import get_engine  # noqa: E402
-from models.directory import create_person, issue_token  # noqa: E402
-from models.migrate import upgrade  # noqa: E402
-from models.reference import ensure_reference_data  # noqa: E402
-from models.roles import RoleKey  # noqa: E402
+from models.core.db import get_engine  # noqa: E402
+from models.core.migrate import upgrade  # noqa: E402
+from models.directory.reference import ensure_reference_data  # noqa: E402
+from models.directory.roles import RoleKey  # noqa: E402
+from models.directory.service import create_person, issue_token  # noqa: E402
 from models.tables import metadata  # noqa: E402
 
 DB_FIXTURES = {"session", "client", "headers", "make_person", "database"}
@@ -221,8 +221,8 @@ def live_api(session: Session, prefect_harness: None) -> Iterator[str]:
 
 @pytest.fixture
 def frozen_clock() -> Iterator[Callable[..., datetime]]:
-    """Set the project's one clock (models.clock) for this test: `frozen_clock(at)`; the system clock after."""
-    from models import clock
+    """Set the project's one clock (models.core.clock) for this test: `frozen_clock(at)`; the system clock after."""
+    from models.core import clock
 
     def freeze(at: datetime) -> datetime:
         clock.set_now(at)

@@ -19,7 +19,7 @@ def test_every_path_the_map_names_exists() -> None:
 
 
 def test_every_name_placed_in_a_module_is_defined_there() -> None:
-    # "`models/gate_service.py` (`may_decide`, `decide`)": each name in the parentheses is defined in that file.
+    # "`models/gates/service.py` (`may_decide`, `decide`)": each name in the parentheses is defined in that file.
     placed = re.findall(r"`([\w/]+\.py)` \(((?:`\w+`(?:, )?)+)\)", MAP)
     assert placed
     for path, names in placed:

@@ -10,7 +10,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.states import Completed, Scheduled
 
-from models.clock import utcnow
+from models.core.clock import utcnow
 from tests.conftest import delete_unfinished_flow_runs
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

@@ -23,10 +23,10 @@ from api.alertmanager_fetch import fetch_group
 from api.deps import BearerSecret, CurrentCaller, SessionDep, load_visible
 from api.limits import too_large
 from config.settings import get_settings
-from models.alert_inbox import AlertStatus, InboxAlert
-from models.incidents import Source
+from models.core.types import Id
+from models.incidents.alert_inbox import AlertStatus, InboxAlert
+from models.incidents.tables import Source
 from models.tenancy import visible
-from models.types import Id
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 

@@ -9,13 +9,13 @@ from sqlmodel import Session, SQLModel, col, select
 
 from api.deps import Caller, CurrentCaller, SessionDep, load_visible, require_roles
 from itss.runs import resume
-from models.clock import utcnow
-from models.gate_service import GateError, decide, may_decide
-from models.gates import ApprovalGate, ApprovalVote, Decision, GatePublic, GateStatus, VotePublic
-from models.outbox import Notification, NotificationPublic, NotificationStatus
-from models.roles import RoleKey
+from models.core.clock import utcnow
+from models.core.types import Id
+from models.directory.roles import RoleKey
+from models.gates.service import GateError, decide, may_decide
+from models.gates.tables import ApprovalGate, ApprovalVote, Decision, GatePublic, GateStatus, VotePublic
+from models.outbox.tables import Notification, NotificationPublic, NotificationStatus
 from models.tenancy import may_read_gate, visible
-from models.types import Id
 
 router = APIRouter(tags=["approvals"])
 

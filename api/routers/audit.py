@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Query
 from sqlmodel import col, select
 
 from api.deps import Caller, SessionDep, require_roles
-from models.audit import AuditEvent, AuditEventPublic
-from models.roles import RoleKey
+from models.core.audit import AuditEvent, AuditEventPublic
+from models.directory.roles import RoleKey
 from models.tenancy import visible
 
 router = APIRouter(prefix="/audit", tags=["audit"])

@@ -13,11 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from api.deps import Caller, CurrentCaller, SessionDep, require_roles
-from models.audit import record_audit
-from models.clock import utcnow
-from models.incident_clocks import recompute_open_clocks
-from models.roles import RoleKey
-from models.statutory import (
+from models.core.audit import record_audit
+from models.core.clock import utcnow
+from models.directory.roles import RoleKey
+from models.incidents.clocks import recompute_open_clocks
+from models.sla.statutory import (
     DayRow,
     StatutoryDay,
     StatutoryYear,

@@ -9,13 +9,13 @@ from sqlmodel import Session, col, select
 
 from api.deps import Caller, CurrentCaller, SessionDep, require_roles
 from itss.runs import start_flow
-from models.audit import record_audit
-from models.change_service import create_template, edit_template
-from models.change_spec import FreezeCreate, TemplateCreate, WindowCreate
-from models.changes import ChangeFreeze, ChangeTemplate, ChangeWindow
-from models.roles import RoleKey
+from models.changes.service import create_template, edit_template
+from models.changes.spec import FreezeCreate, TemplateCreate, WindowCreate
+from models.changes.tables import ChangeFreeze, ChangeTemplate, ChangeWindow
+from models.core.audit import record_audit
+from models.core.types import Id
+from models.directory.roles import RoleKey
 from models.tenancy import visible
-from models.types import Id
 
 router = APIRouter(tags=["changes"])
 ChangeManager = Annotated[Caller, Depends(require_roles(RoleKey.CHANGE_MANAGER))]

@@ -12,25 +12,25 @@ from sqlmodel import Session, col, select
 from api.deps import Caller, CurrentCaller, SessionDep, load_visible, require_roles
 from config.settings import get_settings
 from itss.runs import start_flow
-from models.audit import record_audit
-from models.change_rules import MAJOR_CHARACTERISTICS, classify
-from models.change_service import change_metrics, create_change, month_bounds, set_change_status
-from models.change_spec import ChangeCreate
-from models.changes import (
+from models.changes.rules import MAJOR_CHARACTERISTICS, classify
+from models.changes.service import change_metrics, create_change, month_bounds, set_change_status
+from models.changes.spec import ChangeCreate
+from models.changes.tables import (
     ChangeRequest,
     ChangeReview,
     ChangeStatus,
     ChangeStep,
     ChangeType,
 )
-from models.clock import utcnow
-from models.contracts import Contract
-from models.errors import FieldError
-from models.gates import ApprovalGate
-from models.incidents import Document
-from models.roles import RoleKey
+from models.contracts.tables import Contract
+from models.core.audit import record_audit
+from models.core.clock import utcnow
+from models.core.errors import FieldError
+from models.core.types import Id
+from models.directory.roles import RoleKey
+from models.gates.tables import ApprovalGate
+from models.incidents.tables import Document
 from models.tenancy import find, visible
-from models.types import Id
 
 router = APIRouter(tags=["changes"])
 RELEASE_DEPLOYMENT = "release_deployment/release_deployment"

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Query, status
 from sqlmodel import Session, col, select
 
 from api.deps import Caller, CurrentCaller, SessionDep, load_visible, require_roles
-from models.cmdb import (
+from models.cmdb.service import create_ci, delete_ci, update_ci
+from models.cmdb.tables import (
     CIChange,
     CIChangePublic,
     CICreate,
@@ -17,10 +18,9 @@ from models.cmdb import (
     CIUpdate,
     ConfigurationItem,
 )
-from models.cmdb_service import create_ci, delete_ci, update_ci
-from models.roles import RoleKey
+from models.core.types import Id
+from models.directory.roles import RoleKey
 from models.tenancy import visible
-from models.types import Id
 
 router = APIRouter(prefix="/cis", tags=["cmdb"])
 Editor = Annotated[

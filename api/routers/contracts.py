@@ -8,14 +8,13 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from sqlmodel import col, select
 
 from api.deps import Caller, CurrentCaller, SessionDep, load_visible, require_roles
-from models.audit import record_audit
-from models.contract_service import (
+from models.contracts.service import (
     ReferenceError_,
     contract_public,
     create_contract,
     update_contract,
 )
-from models.contracts import (
+from models.contracts.tables import (
     Contract,
     ContractCreate,
     ContractPublic,
@@ -24,10 +23,11 @@ from models.contracts import (
     ServiceCatalogEntryCreate,
     ServiceCatalogEntryPublic,
 )
-from models.directory import DuplicateError
-from models.roles import RoleKey
+from models.core.audit import record_audit
+from models.core.types import Id
+from models.directory.roles import RoleKey
+from models.directory.service import DuplicateError
 from models.tenancy import visible
-from models.types import Id
 
 router = APIRouter(tags=["contracts"])
 Manager = Annotated[Caller, Depends(require_roles(RoleKey.PROJECT_MANAGER, RoleKey.SERVICE_LEVEL_MANAGER))]

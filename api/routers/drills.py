@@ -13,8 +13,10 @@ from sqlmodel import Session, col, select
 from api.deps import Caller, CurrentCaller, InternalRecords, SessionDep, require_roles
 from itss import drill_schedules
 from itss.runs import resume, start_flow
-from models.audit import record_audit
-from models.db import session_scope
+from models.core.audit import record_audit
+from models.core.db import session_scope
+from models.core.types import Id
+from models.directory.roles import RoleKey
 from models.drills import service
 from models.drills.service import DrillStateError
 from models.drills.tables import (
@@ -27,8 +29,6 @@ from models.drills.tables import (
     PlanStatus,
     StepCreate,
 )
-from models.roles import RoleKey
-from models.types import Id
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/drills", tags=["drills"], dependencies=[InternalRecords])

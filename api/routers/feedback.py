@@ -10,15 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlmodel import Session, col, select
 
 from api.deps import Caller, CurrentCaller, SessionDep, load_visible, require_roles
-from models.audit import record_audit
-from models.clock import utcnow
-from models.contracts import Contract
-from models.errors import FieldError
-from models.incidents import Incident, IncidentStatus
-from models.review import Complaint, Risk, RiskStatus, Satisfaction
-from models.roles import RoleKey
+from models.contracts.tables import Contract
+from models.core.audit import record_audit
+from models.core.clock import utcnow
+from models.core.errors import FieldError
+from models.core.types import Id
+from models.directory.roles import RoleKey
+from models.incidents.tables import Incident, IncidentStatus
+from models.review.tables import Complaint, Risk, RiskStatus, Satisfaction
 from models.tenancy import Scope, find, visible
-from models.types import Id
 
 router = APIRouter(tags=["feedback and risks"])
 Customer = Annotated[Caller, Depends(require_roles(RoleKey.CUSTOMER_REP))]

@@ -14,14 +14,17 @@ from api.deps import Caller, CurrentCaller, SessionDep, load_visible, require_ro
 from api.limits import too_large
 from config.settings import get_settings
 from itss.runs import dispatch_soon
-from models.clock import utcnow
-from models.cmdb import ConfigurationItem
-from models.contracts import Contract
-from models.grading import ImpactFacts
-from models.incident_clocks import clock_states, refresh_clocks, response_time
-from models.incident_import import ImportError_, ImportInterrupted, import_in_chunks, parse, validate
-from models.incident_service import create_incident, incident_public, regrade
-from models.incidents import (
+from models.cmdb.tables import ConfigurationItem
+from models.contracts.tables import Contract
+from models.core.clock import utcnow
+from models.core.rows import stored_id
+from models.core.types import Id
+from models.directory.roles import RoleKey
+from models.incidents.clocks import clock_states, refresh_clocks, response_time
+from models.incidents.grading import ImpactFacts
+from models.incidents.importer import ImportError_, ImportInterrupted, import_in_chunks, parse, validate
+from models.incidents.service import create_incident, incident_public, regrade
+from models.incidents.tables import (
     Document,
     ImpactUpdate,
     Incident,
@@ -34,11 +37,8 @@ from models.incidents import (
     Source,
     log_event,
 )
-from models.roles import RoleKey
-from models.rows import stored_id
 from models.tenancy import Scope, find, visible
 from models.tenancy import timeline as timeline_of
-from models.types import Id
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 Desk = Annotated[Caller, Depends(require_roles(RoleKey.SERVICE_DESK, RoleKey.ENGINEER))]

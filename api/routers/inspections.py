@@ -17,15 +17,15 @@ from api.deps import Caller, CurrentCaller, SessionDep, load_visible, require_ro
 from api.errors import FieldErrors
 from itss import plan_schedules
 from itss.runs import start_flow
-from models.cmdb import ConfigurationItem
-from models.db import session_scope
-from models.inspection import CheckStatus, InspectionPlan, InspectionResult, InspectionRun
-from models.inspection_plan import PlanSpec, parse_yaml
-from models.inspection_service import PlanError, open_run, plan_by_ref, save_plan, set_active
-from models.roles import RoleKey
-from models.rows import stored_id
+from models.cmdb.tables import ConfigurationItem
+from models.core.db import session_scope
+from models.core.rows import stored_id
+from models.core.types import Id
+from models.directory.roles import RoleKey
+from models.inspection.plan import PlanSpec, parse_yaml
+from models.inspection.service import PlanError, open_run, plan_by_ref, save_plan, set_active
+from models.inspection.tables import CheckStatus, InspectionPlan, InspectionResult, InspectionRun
 from models.tenancy import Scope, visible
-from models.types import Id
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["inspection"])

@@ -10,8 +10,11 @@ from sqlmodel import Session, col, select
 
 from api.deps import Caller, CurrentCaller, InternalRecords, SessionDep, require_roles
 from itss.runs import start_flow
-from models.cmdb import ConfigurationItem
-from models.incidents import Incident
+from models.cmdb.tables import ConfigurationItem
+from models.core.rows import stored_id
+from models.core.types import Id
+from models.directory.roles import RoleKey
+from models.incidents.tables import Incident
 from models.knowledge.service import (
     ArticleStateError,
     create_article,
@@ -30,9 +33,6 @@ from models.knowledge.tables import (
     KnowledgeLink,
     LinkPublic,
 )
-from models.roles import RoleKey
-from models.rows import stored_id
-from models.types import Id
 
 router = APIRouter(prefix="/knowledge", tags=["knowledge"], dependencies=[InternalRecords])
 Writer = Annotated[Caller, Depends(require_roles(RoleKey.ENGINEER, RoleKey.TECHNICAL_SUPPORT,

@@ -18,15 +18,15 @@ from api.deps import Caller, SessionDep, make_caller
 from api.gate_subject import DESTRUCTIVE, by_urgency, subject_of
 from api.routers.approvals import load_gate, pending_for, take_decision
 from config.settings import get_settings
-from models.clock import utcnow
-from models.directory import authenticate
-from models.gate_service import gate_secret, may_decide
-from models.gates import ApprovalVote, Decision, GateStatus
-from models.people import Person
-from models.rows import stored_id
-from models.signin import open_session, revoke_sessions, session_person
-from models.tokens import hash_token
-from models.types import Id
+from models.core.clock import utcnow
+from models.core.rows import stored_id
+from models.core.types import Id
+from models.directory.people import Person
+from models.directory.service import authenticate
+from models.directory.signin import open_session, revoke_sessions, session_person
+from models.directory.tokens import hash_token
+from models.gates.service import gate_secret, may_decide
+from models.gates.tables import ApprovalVote, Decision, GateStatus
 from notifications.render import local_time
 from notifications.safe_html import safe_markdown
 

@@ -6,9 +6,10 @@ from fastapi import APIRouter, HTTPException, status
 from sqlmodel import Session, col, select
 
 from api.deps import AdminCaller, CurrentCaller, SessionDep, load_visible
-from models.audit import record_audit
-from models.directory import DuplicateError, active_admin_count, create_person, roles_of, set_roles
-from models.people import (
+from models.core.audit import record_audit
+from models.core.rows import stored_id
+from models.core.types import Id
+from models.directory.people import (
     Organisation,
     OrganisationCreate,
     OrganisationPublic,
@@ -18,9 +19,8 @@ from models.people import (
     PersonUpdate,
     Role,
 )
-from models.rows import stored_id
+from models.directory.service import DuplicateError, active_admin_count, create_person, roles_of, set_roles
 from models.tenancy import visible
-from models.types import Id
 
 router = APIRouter(tags=["people"])
 

@@ -9,13 +9,13 @@ from sqlmodel import Session, col, select
 
 from api.deps import Caller, CurrentCaller, InternalRecords, SessionDep, require_roles
 from config.settings import get_settings
-from models.errors import FieldError
+from models.core.errors import FieldError
+from models.core.types import Id
+from models.directory.roles import RoleKey
 from models.knowledge.tables import ArticlePublic
 from models.problems import service
 from models.problems.service import ProblemStateError
 from models.problems.tables import FixLink, KnownError, Problem, ProblemCreate, ProblemPublic, ProblemStatus
-from models.roles import RoleKey
-from models.types import Id
 
 router = APIRouter(prefix="/problems", tags=["problems"], dependencies=[InternalRecords])
 Worker = Annotated[Caller, Depends(require_roles(RoleKey.ENGINEER, RoleKey.TECHNICAL_SUPPORT,

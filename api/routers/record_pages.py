@@ -11,8 +11,8 @@ from api.deps import Caller, SessionDep
 from api.gate_subject import _incident
 from api.routers.pages import _caller, _to_login, templates
 from api.routers.reviews import _readable, _review
-from models.incidents import Incident
-from models.roles import RoleKey
+from models.directory.roles import RoleKey
+from models.incidents.tables import Incident
 from models.tenancy import find, timeline
 
 router = APIRouter(prefix="/ui", tags=["pages"], include_in_schema=False)

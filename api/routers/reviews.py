@@ -12,16 +12,16 @@ from sqlmodel import Session, col, select
 
 from api.deps import Caller, SessionDep, load_visible, require_roles
 from itss.runs import start_flow
-from models.audit import record_audit
-from models.clock import utcnow
-from models.contracts import Contract
-from models.errors import FieldError
-from models.review import ArchiveAccess, ImprovementMeasure, QuarterlyReview, ReviewStatus
-from models.review_service import active_grant
-from models.roles import RoleKey
-from models.rows import stored_id
+from models.contracts.tables import Contract
+from models.core.audit import record_audit
+from models.core.clock import utcnow
+from models.core.errors import FieldError
+from models.core.rows import stored_id
+from models.core.types import Id
+from models.directory.roles import RoleKey
+from models.review.service import active_grant
+from models.review.tables import ArchiveAccess, ImprovementMeasure, QuarterlyReview, ReviewStatus
 from models.tenancy import find, visible
-from models.types import Id
 
 router = APIRouter(tags=["quarterly review"])
 Reader = Annotated[Caller, Depends(require_roles(

@@ -11,9 +11,9 @@ from sqlmodel import select
 
 from api.deps import SessionDep
 from api.routers.pages import signed_in, templates
-from models.people import Person
-from models.rows import stored_id
-from models.signin import peek_link, use_link
+from models.core.rows import stored_id
+from models.directory.people import Person
+from models.directory.signin import peek_link, use_link
 from notifications.signin import send_signin_link
 
 router = APIRouter(prefix="/ui", tags=["pages"], include_in_schema=False)

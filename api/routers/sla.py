@@ -8,18 +8,18 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from sqlmodel import Session, col, select
 
 from api.deps import Caller, CurrentCaller, SessionDep, require_roles
-from models.audit import record_audit
-from models.directory import DuplicateError
-from models.roles import RoleKey
-from models.rows import stored_id
-from models.sla import (
+from models.core.audit import record_audit
+from models.core.rows import stored_id
+from models.core.types import Id
+from models.directory.roles import RoleKey
+from models.directory.service import DuplicateError
+from models.sla.policies import (
     SlaPolicy,
     SlaPolicyBase,
     SlaPolicySet,
     SlaPolicySetCreate,
     SlaPolicySetPublic,
 )
-from models.types import Id
 
 router = APIRouter(prefix="/sla", tags=["sla"])
 SlaOwner = Annotated[Caller, Depends(require_roles(RoleKey.SERVICE_LEVEL_MANAGER))]

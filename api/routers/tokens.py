@@ -10,10 +10,10 @@ from sqlmodel import col, select
 from api.deps import AdminCaller, Caller, CurrentCaller, SessionDep
 from api.routers.people import get_person
 from config.settings import get_settings
-from models.audit import record_audit
-from models.clock import utcnow
-from models.directory import issue_token
-from models.people import (
+from models.core.audit import record_audit
+from models.core.clock import utcnow
+from models.core.types import Id
+from models.directory.people import (
     ApiToken,
     ApiTokenCreate,
     ApiTokenIssued,
@@ -22,9 +22,9 @@ from models.people import (
     OnCallShiftCreate,
     OnCallShiftPublic,
 )
-from models.roles import RoleKey
+from models.directory.roles import RoleKey
+from models.directory.service import issue_token
 from models.tenancy import visible
-from models.types import Id
 
 router = APIRouter(tags=["tokens"])
 

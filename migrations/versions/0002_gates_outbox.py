@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import models.types
+import models.core.types
 
 revision: str = '0002'
 down_revision: str | None = '0001'
@@ -33,10 +33,10 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
-    sa.Column('next_attempt_at', models.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('claimed_at', models.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', models.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', models.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_at', models.core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', models.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', models.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('dedupe_key')
     )
@@ -58,18 +58,18 @@ def upgrade() -> None:
     sa.Column('veto_options', sa.JSON(), nullable=False),
     sa.Column('escalation', sa.JSON(), nullable=False),
     sa.Column('escalation_level', sa.Integer(), nullable=False),
-    sa.Column('next_escalation_at', models.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('deadline', models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_escalation_at', models.core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('deadline', models.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
-    sa.Column('decided_at', models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_at', models.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('decision_token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('requested_by', sa.Integer(), nullable=True),
     sa.Column('contract_id', sa.Integer(), nullable=True),
     sa.Column('record_type', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=True),
     sa.Column('record_id', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=True),
-    sa.Column('resumed_at', models.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('resumed_at', models.core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', models.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], ),
     sa.ForeignKeyConstraint(['requested_by'], ['person.id'], ),
@@ -88,7 +88,7 @@ def upgrade() -> None:
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('option', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('comment', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
-    sa.Column('at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', models.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['gate_id'], ['approval_gate.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
     sa.PrimaryKeyConstraint('id'),

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import models.types
+import models.core.types
 
 revision: str = '0003'
 down_revision: str | None = '0002'
@@ -29,7 +29,7 @@ def upgrade() -> None:
     sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('body_md', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('created_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', models.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('document', schema=None) as batch_op:
@@ -47,7 +47,7 @@ def upgrade() -> None:
     sa.Column('source', sa.String(length=16), nullable=False),
     sa.Column('fingerprint', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('alert_count', sa.Integer(), nullable=False),
-    sa.Column('alert_resolved_at', models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('alert_resolved_at', models.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('unknown_ci', sa.Boolean(), nullable=False),
     sa.Column('unknown_ci_names', sa.JSON(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
@@ -58,17 +58,17 @@ def upgrade() -> None:
     sa.Column('scope', sa.String(length=16), nullable=False),
     sa.Column('business_function_lost', sa.Boolean(), nullable=False),
     sa.Column('sla_applicable', sa.Boolean(), nullable=False),
-    sa.Column('reported_at', models.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('acknowledged_at', models.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('on_site_at', models.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('resolved_at', models.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('closed_at', models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reported_at', models.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('acknowledged_at', models.core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('on_site_at', models.core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('resolved_at', models.core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', models.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('consented', sa.Boolean(), nullable=False),
     sa.Column('escalated', sa.Boolean(), nullable=False),
     sa.Column('reopened', sa.Integer(), nullable=False),
-    sa.Column('response_due', models.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('on_site_due', models.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('resolution_due', models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('response_due', models.core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('on_site_due', models.core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('resolution_due', models.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('breaches', sa.JSON(), nullable=False),
     sa.Column('warnings', sa.JSON(), nullable=False),
     sa.Column('flow_run_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
@@ -96,7 +96,7 @@ def upgrade() -> None:
     op.create_table('incident_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('incident_id', sa.Integer(), nullable=False),
-    sa.Column('at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', models.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('detail', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
@@ -110,8 +110,8 @@ def upgrade() -> None:
     op.create_table('incident_pause',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('incident_id', sa.Integer(), nullable=False),
-    sa.Column('started_at', models.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ended_at', models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', models.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', models.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.ForeignKeyConstraint(['incident_id'], ['incident.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
@@ -125,7 +125,7 @@ def upgrade() -> None:
     sa.Column('symptom_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('incident_ids', sa.JSON(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('created_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', models.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['ci_id'], ['configuration_item.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('ci_id', 'symptom_key')

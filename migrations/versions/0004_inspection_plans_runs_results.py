@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import models.types
+import models.core.types
 
 revision: str = '0004'
 down_revision: str | None = '0003'
@@ -26,8 +26,8 @@ def upgrade() -> None:
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('spec', sa.JSON(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', models.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', models.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', models.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('inspection_plan', schema=None) as batch_op:
@@ -39,8 +39,8 @@ def upgrade() -> None:
     sa.Column('flow_run_id', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=True),
     sa.Column('trigger', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('started_at', models.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('finished_at', models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', models.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', models.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('targets', sa.Integer(), nullable=False),
     sa.Column('checks', sa.Integer(), nullable=False),
     sa.Column('counts', sa.JSON(), nullable=False),
@@ -64,7 +64,7 @@ def upgrade() -> None:
     sa.Column('threshold', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('message', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
     sa.Column('duration_ms', sa.Float(), nullable=False),
-    sa.Column('checked_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('checked_at', models.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['ci_id'], ['configuration_item.id'], ),
     sa.ForeignKeyConstraint(['run_id'], ['inspection_run.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')

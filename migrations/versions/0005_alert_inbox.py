@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import models.types
+import models.core.types
 
 revision: str = '0005'
 down_revision: str | None = '0004'
@@ -22,7 +22,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table('alert_inbox',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('received_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', models.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('source', sa.String(length=20), nullable=False),
     sa.Column('fingerprint', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
@@ -32,7 +32,7 @@ def upgrade() -> None:
     sa.Column('incident_id', sa.Integer(), nullable=True),
     sa.Column('created', sa.Boolean(), nullable=False),
     sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
-    sa.Column('processed_at', models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('processed_at', models.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['incident_id'], ['incident.id'], ),
     sa.PrimaryKeyConstraint('id')
     )

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import models.types
+import models.core.types
 
 revision: str = '0007'
 down_revision: str | None = '0006'
@@ -22,7 +22,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table('heartbeat',
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
-    sa.Column('beat_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('beat_at', models.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('detail', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('name')
     )

@@ -19,7 +19,7 @@ person = sa.table('person', sa.column('id', sa.Integer), sa.column('notify_urls'
 
 
 def upgrade() -> None:
-    from models.crypto import encrypt
+    from models.core.crypto import encrypt
 
     # Ciphertext is longer than the 4000 characters the plaintext column allowed.
     with op.batch_alter_table('person') as batch:
@@ -31,7 +31,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    from models.crypto import decrypt
+    from models.core.crypto import decrypt
 
     conn = op.get_bind()
     for row_id, urls in conn.execute(sa.select(person.c.id, person.c.notify_urls)).all():

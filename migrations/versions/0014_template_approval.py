@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import models.types
+import models.core.types
 
 revision: str = '0014_template_approval'
 down_revision: str | None = '0014_secrets_at_rest'
@@ -29,7 +29,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column('approval_flow_run_id', sqlmodel.sql.sqltypes.AutoString(length=64),
                                    nullable=True))
         batch.add_column(sa.Column('approved_by', sa.Integer(), nullable=True))
-        batch.add_column(sa.Column('approved_at', models.types.UTCDateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column('approved_at', models.core.types.UTCDateTime(timezone=True), nullable=True))
         batch.create_foreign_key('fk_change_template_submitted_by', 'person', ['submitted_by'], ['id'])
         batch.create_foreign_key('fk_change_template_approved_by', 'person', ['approved_by'], ['id'])
 

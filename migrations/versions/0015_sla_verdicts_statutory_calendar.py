@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import models.types
+import models.core.types
 
 revision: str = '0015'
 down_revision: str | None = '0007'
@@ -23,7 +23,7 @@ def upgrade() -> None:
     sa.Column('year', sa.Integer(), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('entered_by', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
-    sa.Column('entered_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('entered_at', models.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('year')
     )
     op.create_table('statutory_day',
@@ -43,7 +43,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column('resolution_verdict', sqlmodel.sql.sqltypes.AutoString(length=12),
                                    nullable=True))
         batch.add_column(sa.Column('sla_provisional', sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch.add_column(sa.Column('occurred_at', models.types.UTCDateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column('occurred_at', models.core.types.UTCDateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column('alerts_truncated', sa.Integer(), nullable=False, server_default='0'))
     with op.batch_alter_table('alert_inbox') as batch:
         batch.add_column(sa.Column('truncated', sa.Integer(), nullable=False, server_default='0'))

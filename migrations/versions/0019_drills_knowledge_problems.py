@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import models.types
+import models.core.types
 
 revision: str = '0019'
 down_revision: str | None = '0015'
@@ -35,8 +35,8 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('created_by', sa.Integer(), nullable=True),
     sa.Column('approved_by', sa.Integer(), nullable=True),
-    sa.Column('approved_at', models.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('approved_at', models.core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', models.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['approved_by'], ['person.id'], ),
     sa.ForeignKeyConstraint(['created_by'], ['person.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -60,14 +60,14 @@ def upgrade() -> None:
     sa.Column('author_id', sa.Integer(), nullable=True),
     sa.Column('owner_id', sa.Integer(), nullable=True),
     sa.Column('reviewed_by', sa.Integer(), nullable=True),
-    sa.Column('reviewed_at', models.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('published_at', models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reviewed_at', models.core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('published_at', models.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('review_date', sa.Date(), nullable=True),
     sa.Column('review_flow_run_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('use_count', sa.Integer(), nullable=False),
     sa.Column('search_text', sqlmodel.sql.sqltypes.AutoString(length=20000), nullable=False),
-    sa.Column('created_at', models.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', models.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', models.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['author_id'], ['person.id'], ),
     sa.ForeignKeyConstraint(['owner_id'], ['person.id'], ),
     sa.ForeignKeyConstraint(['reviewed_by'], ['person.id'], ),
@@ -84,14 +84,14 @@ def upgrade() -> None:
     sa.Column('plan_id', sa.Integer(), nullable=False),
     sa.Column('flow_run_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('started_at', models.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ended_at', models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', models.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', models.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('termination_reason', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
     sa.Column('terminating_incident_id', sa.Integer(), nullable=True),
     sa.Column('summary_html', sqlmodel.sql.sqltypes.AutoString(length=200000), nullable=False),
     sa.Column('signed_off_by', sa.Integer(), nullable=True),
-    sa.Column('signed_off_at', models.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('retain_until', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('signed_off_at', models.core.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('retain_until', models.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['plan_id'], ['drill_plan.id'], ),
     sa.ForeignKeyConstraint(['signed_off_by'], ['person.id'], ),
     sa.ForeignKeyConstraint(['terminating_incident_id'], ['incident.id'], ),
@@ -109,10 +109,10 @@ def upgrade() -> None:
     sa.Column('incident_id', sa.Integer(), nullable=False),
     sa.Column('article_id', sa.Integer(), nullable=False),
     sa.Column('score', sa.Float(), nullable=False),
-    sa.Column('linked_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('linked_at', models.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('solved', sa.Boolean(), nullable=False),
     sa.Column('solved_by', sa.Integer(), nullable=True),
-    sa.Column('solved_at', models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('solved_at', models.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['article_id'], ['knowledge_article.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['incident_id'], ['incident.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['solved_by'], ['person.id'], ),
@@ -132,7 +132,7 @@ def upgrade() -> None:
     sa.Column('problems_found', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
     sa.Column('improvements', sa.JSON(), nullable=False),
     sa.Column('evaluator_id', sa.Integer(), nullable=False),
-    sa.Column('at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', models.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['evaluator_id'], ['person.id'], ),
     sa.ForeignKeyConstraint(['run_id'], ['drill_run.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
@@ -143,7 +143,7 @@ def upgrade() -> None:
     op.create_table('drill_step',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('run_id', sa.Integer(), nullable=False),
-    sa.Column('at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', models.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('detail', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
@@ -162,10 +162,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('workaround', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('article_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('change_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('known_error_at', models.types.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('fixed_at', models.types.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('last_recurrence_at', models.types.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('closed_at', models.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('known_error_at', models.core.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('fixed_at', models.core.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('last_recurrence_at', models.core.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('closed_at', models.core.types.UTCDateTime(timezone=True), nullable=True))
         batch_op.alter_column('ci_id',
                existing_type=sa.INTEGER(),
                nullable=True)

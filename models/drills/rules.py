@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models.grading import Level
+from models.incidents.grading import Level
 
 
 def terminates(*, level: Level, incident_ci_ids: set[int], scope_ci_ids: set[int]) -> str | None:

@@ -6,9 +6,11 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from models.audit import record_audit
-from models.clock import utcnow
-from models.cmdb import ConfigurationItem
+from models.cmdb.tables import ConfigurationItem
+from models.core.audit import record_audit
+from models.core.clock import utcnow
+from models.core.errors import FieldError
+from models.core.rows import must_get, stored_id
 from models.drills.rules import retain_until, terminates
 from models.drills.tables import (
     DrillEvaluation,
@@ -20,11 +22,9 @@ from models.drills.tables import (
     EvaluationCreate,
     PlanStatus,
 )
-from models.errors import FieldError
-from models.gate_service import close_by_system
-from models.gates import ApprovalGate, GateStatus
-from models.incidents import Incident, IncidentCI
-from models.rows import must_get, stored_id
+from models.gates.service import close_by_system
+from models.gates.tables import ApprovalGate, GateStatus
+from models.incidents.tables import Incident, IncidentCI
 
 
 class DrillStateError(ValueError):

@@ -10,9 +10,9 @@ from pydantic import BaseModel, StrictBool, field_validator
 from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
-from models.clock import utcnow
-from models.roles import RoleKey
-from models.types import EnumText, Id, JSONDoc, Label, UTCDateTime, iana_timezone
+from models.core.clock import utcnow
+from models.core.types import EnumText, Id, JSONDoc, Label, UTCDateTime, iana_timezone
+from models.directory.roles import RoleKey
 
 
 class PlanStatus(StrEnum):

@@ -7,12 +7,12 @@ from typing import Any
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from models.audit import AuditEvent, record_audit
-from models.clock import utcnow
-from models.incidents import Incident, IncidentCI, log_event
+from models.core.audit import AuditEvent, record_audit
+from models.core.clock import utcnow
+from models.core.rows import stored_id
+from models.incidents.tables import Incident, IncidentCI, log_event
 from models.knowledge.search import like_escape, match_share, query_terms, rank, search_blob, text_terms
 from models.knowledge.tables import ArticleStatus, KnowledgeArticle, KnowledgeLink
-from models.rows import stored_id
 
 # An article is suggested on an incident when this share of its symptom's terms occur in the
 # incident's title and symptom (or it names one of the incident's CIs and shares any term).

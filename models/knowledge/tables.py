@@ -8,8 +8,8 @@ from enum import StrEnum
 from sqlalchemy import Date, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.clock import utcnow
-from models.types import EnumText, Id, JSONDoc, Label, UTCDateTime
+from models.core.clock import utcnow
+from models.core.types import EnumText, Id, JSONDoc, Label, UTCDateTime
 
 
 class ArticleStatus(StrEnum):

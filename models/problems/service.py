@@ -7,18 +7,18 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from models.audit import record_audit
-from models.changes import ChangeRequest, ChangeStatus
-from models.clock import utcnow
-from models.cmdb import ConfigurationItem
-from models.errors import FieldError
-from models.incidents import Incident, IncidentCI, log_event, symptom_key
-from models.inspection import CheckStatus, InspectionResult
+from models.changes.tables import ChangeRequest, ChangeStatus
+from models.cmdb.tables import ConfigurationItem
+from models.core.audit import record_audit
+from models.core.clock import utcnow
+from models.core.errors import FieldError
+from models.core.rows import stored_id
+from models.incidents.tables import Incident, IncidentCI, log_event, symptom_key
+from models.inspection.tables import CheckStatus, InspectionResult
 from models.knowledge.service import create_article
 from models.knowledge.tables import KnowledgeArticle
 from models.problems.rules import INSPECTION_REPEATS, INSPECTION_WINDOW, RECURRENCE_WINDOW, close_refusal, move_refusal
 from models.problems.tables import OPEN_STATUSES, Problem, ProblemCreate, ProblemSource, ProblemStatus
-from models.rows import stored_id
 
 FAILED_CHANGE = {ChangeStatus.REJECTED, ChangeStatus.ROLLED_BACK, ChangeStatus.ROLLBACK_FAILED,
                  ChangeStatus.WINDOW_MISSED}

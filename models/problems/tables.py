@@ -9,8 +9,8 @@ from pydantic import BaseModel, field_validator
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.clock import utcnow
-from models.types import EnumText, Id, JSONDoc, UTCDateTime
+from models.core.clock import utcnow
+from models.core.types import EnumText, Id, JSONDoc, UTCDateTime
 
 
 class ProblemStatus(StrEnum):

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from models.inspection import CheckStatus
+from models.inspection.tables import CheckStatus
 
 
 @dataclass(frozen=True)

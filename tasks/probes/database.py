@@ -10,7 +10,7 @@ from pydantic import Field
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from models.inspection import CheckStatus
+from models.inspection.tables import CheckStatus
 from tasks.probes.base import ProbeContext, ProbeParams, Reading, Target, probe
 
 

@@ -10,8 +10,8 @@ import icmplib
 from cryptography import x509
 from pydantic import Field
 
-from models.clock import utcnow
-from models.inspection import CheckStatus
+from models.core.clock import utcnow
+from models.inspection.tables import CheckStatus
 from tasks.probes.base import ProbeContext, ProbeParams, Reading, Target, probe
 
 

@@ -14,7 +14,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
     get_cmd,
 )
 
-from models.inspection import CheckStatus
+from models.inspection.tables import CheckStatus
 from tasks.probes.base import ProbeContext, ProbeParams, Reading, Target, probe
 
 

@@ -8,7 +8,7 @@ import re
 import asyncssh
 from pydantic import Field
 
-from models.inspection import CheckStatus
+from models.inspection.tables import CheckStatus
 from tasks.probes.base import ProbeContext, ProbeParams, Reading, Target, probe
 
 NUMBER = r"(-?\d+(?:\.\d+)?)"

@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
-from models.alert_inbox import InboxAlert
-from models.incidents import Incident, IncidentEvent
-from models.roles import RoleKey
+from models.directory.roles import RoleKey
+from models.incidents.alert_inbox import InboxAlert
+from models.incidents.tables import Incident, IncidentEvent
 from tests.support.alerts import post_alerts, settled
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -241,7 +241,7 @@ def test_a_new_incidents_claim_is_renewed_only_by_its_holder(client: TestClient,
     long that the claim went stale and the sweeper took over, the dispatcher must not start a second run."""
     import time
 
-    from models.incident_dispatch import claim_dispatch, claim_new
+    from models.incidents.dispatch import claim_dispatch, claim_new
 
     incident = session.get(Incident, post_alerts(client, "/alerts/alertmanager", PAYLOAD, monitor)[0]["incident_id"])
     deadline = time.monotonic() + 20

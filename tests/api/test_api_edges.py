@@ -11,9 +11,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from models.inspection import CheckStatus, RunStatus
-from models.inspection_service import close_run, open_run, plan_by_ref, store_results
-from models.roles import RoleKey
+from models.directory.roles import RoleKey
+from models.inspection.service import close_run, open_run, plan_by_ref, store_results
+from models.inspection.tables import CheckStatus, RunStatus
 from tests.flows.test_release_deployment import release
 
 

@@ -10,12 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from models.audit import AuditEvent
-from models.directory import create_person, issue_token
-from models.gate_service import open_gate, verified
-from models.gates import ApprovalGate, ApprovalVote, EscalationStep, GateSpec, GateStatus
-from models.outbox import Notification
-from models.roles import RoleKey
+from models.core.audit import AuditEvent
+from models.directory.roles import RoleKey
+from models.directory.service import create_person, issue_token
+from models.gates.service import open_gate, verified
+from models.gates.tables import ApprovalGate, ApprovalVote, EscalationStep, GateSpec, GateStatus
+from models.outbox.tables import Notification
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -96,7 +96,7 @@ def test_one_reject_vetoes_a_quorum_gate(client: TestClient, session: Session) -
 def test_hand_edited_decision_is_not_trusted(session: Session) -> None:
     g = gate(session)
     g.status, g.outcome, g.decision_token = GateStatus.APPROVED, "approve", "0" * 64
-    from models.clock import utcnow
+    from models.core.clock import utcnow
 
     g.decided_at = utcnow()
     session.add(g)

@@ -6,9 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
-from models.audit import AuditEvent
-from models.cmdb import CIChange, ConfigurationItem
-from models.roles import RoleKey
+from models.cmdb.tables import CIChange, ConfigurationItem
+from models.core.audit import AuditEvent
+from models.directory.roles import RoleKey
 
 CI = {"name": "core-sw-01", "ci_type": "switch", "ip": "10.16.0.1", "vendor": "H3C", "model": "S7506E",
       "rack": "6-06", "criticality": "core", "tags": ["network"]}

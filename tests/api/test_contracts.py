@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
-from models.contracts import Contract
-from models.roles import RoleKey
+from models.contracts.tables import Contract
+from models.directory.roles import RoleKey
 
 
 def _customer(client: TestClient, headers) -> int:

@@ -7,11 +7,11 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from models.audit import AuditEvent
-from models.clock import utcnow
+from models.core.audit import AuditEvent
+from models.core.clock import utcnow
+from models.directory.roles import RoleKey
 from models.drills.service import purge_expired
 from models.drills.tables import DrillPlan, DrillRun, PlanStatus
-from models.roles import RoleKey
 
 PLAN = {"name": "核心数据库切换演练", "scenario": "主库宕机，切换到备库", "emergency_plan": "数据库故障应急预案 v3",
         "participants": [{"role": "engineer", "duty": "switch over"}, {"role": "project_manager"}],

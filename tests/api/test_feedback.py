@@ -7,11 +7,11 @@ from datetime import date
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from models.audit import AuditEvent
-from models.contracts import Contract
-from models.incidents import Incident, IncidentStatus
-from models.people import Organisation, OrgKind
-from models.roles import RoleKey
+from models.contracts.tables import Contract
+from models.core.audit import AuditEvent
+from models.directory.people import Organisation, OrgKind
+from models.directory.roles import RoleKey
+from models.incidents.tables import Incident, IncidentStatus
 from tests.support.tenants import person
 
 

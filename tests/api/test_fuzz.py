@@ -20,8 +20,8 @@ from schemathesis.checks import (
 from sqlmodel import Session
 
 from api.main import app
-from models.directory import create_person, issue_token
-from models.roles import RoleKey
+from models.directory.roles import RoleKey
+from models.directory.service import create_person, issue_token
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.slow, pytest.mark.usefixtures("prefect_harness"),
               # The app's own threads (Prefect's client retries, with jitter) draw from `random` while

@@ -10,11 +10,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from itss.demo import load_demo
-from models.directory import create_person, issue_token
-from models.gate_service import open_gate
-from models.gates import GateSpec
-from models.review import QuarterlyReview
-from models.roles import RoleKey
+from models.directory.roles import RoleKey
+from models.directory.service import create_person, issue_token
+from models.gates.service import open_gate
+from models.gates.tables import GateSpec
+from models.review.tables import QuarterlyReview
 
 
 def _signed_in(client: TestClient, session: Session, name: str, role: RoleKey) -> None:
@@ -49,8 +49,8 @@ def test_pm_opens_the_report_from_the_review_gate(client: TestClient, session: S
 def test_acknowledge_gate_page_carries_the_incident(client: TestClient, session: Session) -> None:
     from sqlmodel import select
 
-    from models.cmdb import ConfigurationItem
-    from models.incidents import Incident, IncidentCI
+    from models.cmdb.tables import ConfigurationItem
+    from models.incidents.tables import Incident, IncidentCI
 
     contract_id = load_demo(session).contract_id
     ci = session.exec(select(ConfigurationItem).where(ConfigurationItem.name == "app-srv-01")).one()

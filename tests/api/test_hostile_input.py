@@ -11,13 +11,13 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from api.main import app
-from models.audit import AuditEvent
-from models.changes import ChangeRequest, ChangeTemplate
-from models.cmdb import CIChange
-from models.contracts import Contract
-from models.inspection import InspectionPlan
-from models.people import Person
-from models.roles import RoleKey
+from models.changes.tables import ChangeRequest, ChangeTemplate
+from models.cmdb.tables import CIChange
+from models.contracts.tables import Contract
+from models.core.audit import AuditEvent
+from models.directory.people import Person
+from models.directory.roles import RoleKey
+from models.inspection.tables import InspectionPlan
 
 C1 = "{{ cycler.__init__.__globals__.os.popen('id').read() }}"
 

@@ -8,13 +8,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from models.clock import utcnow
-from models.incident_clocks import sweep_clocks
-from models.incidents import Incident, IncidentEvent
+from models.core.clock import utcnow
+from models.directory.roles import RoleKey
+from models.incidents.clocks import sweep_clocks
+from models.incidents.tables import Incident, IncidentEvent
 from models.problems.service import check_recurrence
 from models.problems.tables import Problem
-from models.roles import RoleKey
-from models.sla import SlaMeasure
+from models.sla.policies import SlaMeasure
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from models.roles import RoleKey
+from models.directory.roles import RoleKey
 
 
 def test_article_input_and_roles(client: TestClient, headers) -> None:
@@ -76,8 +76,8 @@ def test_a_change_that_finished_before_the_problem_cannot_be_its_fix(client: Tes
     """Linking an old, unrelated change took its finish as the fix time and let the problem close at once."""
     from datetime import timedelta
 
-    from models.changes import ChangeStatus, ChangeType
-    from models.clock import utcnow
+    from models.changes.tables import ChangeStatus, ChangeType
+    from models.core.clock import utcnow
     from tests.support.history import _change
 
     engineer = headers[RoleKey.ENGINEER]

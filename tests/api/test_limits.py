@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from config.settings import get_settings
-from models.alert_inbox import InboxAlert
-from models.incidents import Incident
-from models.roles import RoleKey
+from models.directory.roles import RoleKey
+from models.incidents.alert_inbox import InboxAlert
+from models.incidents.tables import Incident
 from tests.api.test_alerts import PAYLOAD
 
 
@@ -87,7 +87,7 @@ def test_an_import_over_the_byte_limit_is_413(client: TestClient, headers, sessi
 
 def test_a_large_import_is_written_in_short_transactions_and_all_of_it_lands(
         client: TestClient, headers, session: Session) -> None:
-    from models.incident_import import CHUNK
+    from models.incidents.importer import CHUNK
 
     rows = 2 * CHUNK + 7
     csv = CSV_HEAD + "".join(f"old {i},2026-01-01 10:00\n" for i in range(rows))

@@ -10,10 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from models.directory import create_person, issue_token
-from models.gate_service import open_gate
-from models.gates import ApprovalGate, ApprovalVote, GateSpec
-from models.roles import RoleKey
+from models.directory.roles import RoleKey
+from models.directory.service import create_person, issue_token
+from models.gates.service import open_gate
+from models.gates.tables import ApprovalGate, ApprovalVote, GateSpec
 from notifications.safe_html import safe_markdown
 
 # The H1 payloads: a change description that made a CAB member's click cast a vote, and its cousins.

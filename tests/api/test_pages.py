@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from models.directory import create_person, issue_token
-from models.gate_service import open_gate
-from models.gates import ApprovalGate, GateSpec, GateStatus
-from models.roles import RoleKey
+from models.directory.roles import RoleKey
+from models.directory.service import create_person, issue_token
+from models.gates.service import open_gate
+from models.gates.tables import ApprovalGate, GateSpec, GateStatus
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -9,10 +9,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
-from models.audit import AuditEvent
-from models.clock import utcnow
-from models.people import ApiToken, Person
-from models.roles import RoleKey
+from models.core.audit import AuditEvent
+from models.core.clock import utcnow
+from models.directory.people import ApiToken, Person
+from models.directory.roles import RoleKey
 
 
 def test_health_needs_no_token(client: TestClient) -> None:

@@ -11,13 +11,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from models.clock import utcnow
-from models.directory import create_person
-from models.gate_service import open_gate
-from models.gates import GateSpec
-from models.outbox import Notification
-from models.roles import RoleKey
-from models.signin import SigninLink
+from models.core.clock import utcnow
+from models.directory.roles import RoleKey
+from models.directory.service import create_person
+from models.directory.signin import SigninLink
+from models.gates.service import open_gate
+from models.gates.tables import GateSpec
+from models.outbox.tables import Notification
 from notifications.outbox import enqueue
 from notifications.sender import deliver_due
 from tests.support.net import Receiver, free_port

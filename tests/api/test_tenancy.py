@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, SQLModel
 
 from api.main import app
-from models.people import Organisation, OrgKind
-from models.roles import RoleKey
+from models.directory.people import Organisation, OrgKind
+from models.directory.roles import RoleKey
 from tests.support.tenants import customer, internal, person, team_member
 
 ALL = {"a", "b", "internal"}
@@ -251,9 +251,9 @@ def test_a_customer_reads_neither_engineers_gates_nor_the_internal_knowledge_and
         client: TestClient, session: Session) -> None:
     """Found on the running system: a customer read 'Known error (problem 4) … Workaround' in the acknowledge
     gate of their incident, and the problem and knowledge lines of its timeline."""
-    from models.gate_service import open_gate
-    from models.gates import GateSpec
-    from models.incidents import log_event
+    from models.gates.service import open_gate
+    from models.gates.tables import GateSpec
+    from models.incidents.tables import log_event
 
     provider = Organisation(name="服务商", kind=OrgKind.PROVIDER)
     session.add(provider)

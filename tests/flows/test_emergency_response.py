@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from models.directory import create_person, issue_token
-from models.roles import RoleKey
+from models.directory.roles import RoleKey
+from models.directory.service import create_person, issue_token
 from tests.api.test_alerts import PAYLOAD
 from tests.support.alerts import post_alerts
 from tests.support.serving import ServedFlow, wait_state

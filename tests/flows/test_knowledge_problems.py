@@ -11,15 +11,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from models.audit import AuditEvent
-from models.clock import utcnow
-from models.db import session_scope
-from models.grading import ImpactFacts
-from models.incident_service import create_incident
-from models.incidents import Source
+from models.core.audit import AuditEvent
+from models.core.clock import utcnow
+from models.core.db import session_scope
+from models.directory.roles import RoleKey
+from models.incidents.grading import ImpactFacts
+from models.incidents.service import create_incident
+from models.incidents.tables import Source
 from models.problems.service import close_quiet
 from models.problems.tables import Problem
-from models.roles import RoleKey
 from tasks.incidents import record_problems
 from tests.flows.test_emergency_response import token
 from tests.flows.test_release_deployment import finished, standard, submit

@@ -20,11 +20,11 @@ from prefect.client.orchestration import get_client
 from sqlmodel import Session, select
 
 from itss.deployment_specs import load_specs
-from models.audit import AuditEvent
-from models.outbox import Notification
-from models.people import Person
-from models.review import QuarterlyReview, Risk
-from models.roles import RoleKey
+from models.core.audit import AuditEvent
+from models.directory.people import Person
+from models.directory.roles import RoleKey
+from models.outbox.tables import Notification
+from models.review.tables import QuarterlyReview, Risk
 from tests.flows.test_emergency_response import token
 from tests.support.history import load_year
 from tests.support.net import Receiver, free_port

@@ -19,12 +19,12 @@ from prefect.client.schemas.sorting import TaskRunSort
 from sqlmodel import Session, select
 
 from config.settings import get_settings
-from models.audit import AuditEvent
-from models.changes import ChangeRequest, ChangeStep, ChangeTemplate
-from models.clock import utcnow
-from models.directory import create_person, issue_token
-from models.gates import ApprovalGate
-from models.roles import RoleKey
+from models.changes.tables import ChangeRequest, ChangeStep, ChangeTemplate
+from models.core.audit import AuditEvent
+from models.core.clock import utcnow
+from models.directory.roles import RoleKey
+from models.directory.service import create_person, issue_token
+from models.gates.tables import ApprovalGate
 from tasks.changes import SHORT_WAIT
 from tests.flows.test_emergency_response import decide, gate_for, token
 from tests.support.files import tree

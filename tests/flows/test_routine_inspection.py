@@ -12,9 +12,9 @@ from prefect.client.schemas.sorting import FlowRunSort
 from sqlmodel import Session, select
 
 from flows.routine_inspection import routine_inspection
-from models.incidents import Incident, Source
-from models.inspection import InspectionResult, InspectionRun
-from models.roles import RoleKey
+from models.directory.roles import RoleKey
+from models.incidents.tables import Incident, Source
+from models.inspection.tables import InspectionResult, InspectionRun
 from tests.support.net import free_port
 from tests.support.peers import http_server, silent_server
 

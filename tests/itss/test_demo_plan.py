@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from itss.demo import load_demo
-from models.inspection import InspectionPlan
-from models.inspection_plan import PlanSpec, targets_of
+from models.inspection.plan import PlanSpec, targets_of
+from models.inspection.tables import InspectionPlan
 
 
 def test_demo_loads_the_daily_core_plan(session: Session) -> None:
@@ -24,8 +24,8 @@ def test_demo_points_only_at_its_loopback_estate(session: Session) -> None:
 
     from config.settings import get_settings
     from itss.demo_estate import load_ports
-    from models.cmdb import ConfigurationItem
-    from models.people import Person
+    from models.cmdb.tables import ConfigurationItem
+    from models.directory.people import Person
 
     load_demo(session)
     session.commit()
@@ -46,7 +46,7 @@ def test_demo_points_only_at_its_loopback_estate(session: Session) -> None:
 def test_the_demo_quarter_s_inspection_runs_hold_the_results_they_count(session: Session) -> None:
     from sqlmodel import func
 
-    from models.inspection import InspectionResult, InspectionRun
+    from models.inspection.tables import InspectionResult, InspectionRun
 
     load_demo(session)  # with a past quarter of history, whatever today is
     session.commit()

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from itss.deploy import DeployError, apply, enter_data_dir
 from itss.deployment_specs import load_specs
 from itss.supervisor import join_existing
-from models.inspection import InspectionPlan
+from models.inspection.tables import InspectionPlan
 
 ROOT = str(Path(__file__).resolve().parents[2])
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from models.business_time import (
+from models.sla.business_time import (
     BusinessCalendar,
     CalendarKind,
     StatutoryCalendar,

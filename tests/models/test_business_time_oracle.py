@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from models.business_time import BusinessCalendar, CalendarKind, deadline, elapsed
+from models.sla.business_time import BusinessCalendar, CalendarKind, deadline, elapsed
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 23, 7, 0, tzinfo=SH)  # Monday 07:00, before the office opens

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from models.business_time import is_statutory_holiday
-from models.change_rules import allowed, classify
-from models.change_windows import WindowRule, next_slot
-from models.changes import ChangeType
+from models.changes.rules import allowed, classify
+from models.changes.tables import ChangeType
+from models.changes.windows import WindowRule, next_slot
+from models.sla.business_time import is_statutory_holiday
 
 SH = ZoneInfo("Asia/Shanghai")
 NIGHTS = WindowRule(frozenset({1, 2, 3, 4, 5}), time(22, 0), time(6, 0), SH)  # weekdays 22:00-06:00

@@ -1,4 +1,4 @@
-"""The one injectable clock (models.clock) behind models.db.utcnow."""
+"""The one injectable clock (models.core.clock) behind models.core.db.utcnow."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from models import clock
-from models.clock import utcnow
+from models.core import clock
+from models.core.clock import utcnow
 
 
 def test_the_clock_follows_the_system_until_set() -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from models.drills.rules import retain_until, terminates
-from models.grading import Level
+from models.incidents.grading import Level
 
 
 @pytest.mark.parametrize(("level", "cis", "stops"), [

@@ -1,4 +1,4 @@
-"""Gate rules at the service layer, on an explicit clock (models.clock): four-eyes, role checks, quorum,
+"""Gate rules at the service layer, on an explicit clock (models.core.clock): four-eyes, role checks, quorum,
 veto, one vote each, no vote after the decision, escalation and expiry at their exact instants.
 (The API and the flows on the real Prefect server are tested in tests/api/test_approvals.py and
 tests/tasks/test_gates_flow.py; these run without Prefect, so mutation testing can afford them.)"""
@@ -13,9 +13,10 @@ import pytest
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
-from models.audit import AuditEvent
-from models.directory import create_person
-from models.gate_service import (
+from models.core.audit import AuditEvent
+from models.directory.roles import RoleKey
+from models.directory.service import create_person
+from models.gates.service import (
     GateConflict,
     GateForbidden,
     GateInvalid,
@@ -29,8 +30,7 @@ from models.gate_service import (
     record_bypass,
     verified,
 )
-from models.gates import ApprovalGate, ApprovalVote, EscalationStep, GateSpec, GateStatus, status_for, tally
-from models.roles import RoleKey
+from models.gates.tables import ApprovalGate, ApprovalVote, EscalationStep, GateSpec, GateStatus, status_for, tally
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 CAB = {RoleKey.CAB_MEMBER.value}

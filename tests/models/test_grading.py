@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from models.grading import SEVERITY, ImpactFacts, Level, Scope, emergency_level, fault_class
-from models.sla import FaultClass
+from models.incidents.grading import SEVERITY, ImpactFacts, Level, Scope, emergency_level, fault_class
+from models.sla.policies import FaultClass
 
 
 def level(pct: float, hours: float, scope: Scope = Scope.LOCAL) -> Level:

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from models.business_time import is_statutory_holiday
-from models.change_windows import WindowRule, next_slot, open_spans
+from models.changes.windows import WindowRule, next_slot, open_spans
+from models.sla.business_time import is_statutory_holiday
 
 SH = ZoneInfo("Asia/Shanghai")
 EVERY_DAY = WindowRule(frozenset(range(1, 8)), time(22, 0), time(6, 0), SH)  # weekends included

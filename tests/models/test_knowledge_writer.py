@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from models.directory import create_person
+from models.directory.roles import RoleKey
+from models.directory.service import create_person
 from models.knowledge.service import create_article, last_writer, set_state, update_article
 from models.knowledge.tables import ArticleStatus
-from models.roles import RoleKey
 
 
 def test_the_last_editor_is_the_writer_a_review_must_exclude(session: Session) -> None:

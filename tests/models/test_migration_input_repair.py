@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import create_engine, select
 
-from models.migrate import upgrade
+from models.core.migrate import upgrade
 from models.tables import metadata
 from tests.models.test_migrations import fresh_url  # noqa: F401 (fixture)
 

@@ -13,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, make_url, text
 
-from models.migrate import alembic_config, downgrade, upgrade
+from models.core.migrate import alembic_config, downgrade, upgrade
 from models.tables import metadata
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from itss.plan_schedules import wanted
-from models.clock import utcnow
-from models.cmdb import CIType, ConfigurationItem
-from models.inspection_plan import PlanSpec
-from models.inspection_service import save_plan
+from models.cmdb.tables import CIType, ConfigurationItem
+from models.core.clock import utcnow
+from models.inspection.plan import PlanSpec
+from models.inspection.service import save_plan
 
 PING = {"key": "ping", "name": "reachable", "probe": "ping"}
 SSH = {"key": "load", "name": "load", "probe": "ssh_command", "params": {"command": "uptime"}}

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
-from models.cmdb import ConfigurationItem
-from models.inspection import CheckStatus, InspectionPlan, InspectionResult, InspectionRun
+from models.cmdb.tables import ConfigurationItem
+from models.inspection.tables import CheckStatus, InspectionPlan, InspectionResult, InspectionRun
 from models.problems.rules import close_refusal, move_refusal
 from models.problems.service import from_inspections
 from models.problems.tables import Problem, ProblemSource, ProblemStatus

@@ -9,19 +9,19 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session
 
-from models.changes import ChangeStatus, ChangeType
-from models.directory import create_person
-from models.grading import Level
-from models.incident_clocks import settle_clocks
-from models.review_metrics import (
+from models.changes.tables import ChangeStatus, ChangeType
+from models.directory.roles import RoleKey
+from models.directory.service import create_person
+from models.incidents.clocks import settle_clocks
+from models.incidents.grading import Level
+from models.review.metrics import (
     change_metrics_for,
     compliance_metrics,
     incident_metrics,
     previous_quarter,
     quarter_bounds,
 )
-from models.roles import RoleKey
-from models.sla import FaultClass
+from models.sla.policies import FaultClass
 from tests.support.history import _change, _incident
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -7,15 +7,15 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
+from models.directory.people import Person
 from models.drills.tables import DrillEvaluation, DrillPlan, DrillRun, DrillStatus, PlanStatus
-from models.grading import ImpactFacts
-from models.incident_service import create_incident
-from models.incidents import Source
+from models.incidents.grading import ImpactFacts
+from models.incidents.service import create_incident
+from models.incidents.tables import Source
 from models.knowledge.tables import ArticleStatus, KnowledgeArticle, KnowledgeLink
-from models.people import Person
 from models.problems.tables import Problem, ProblemStatus
-from models.review_extra_metrics import extra_metrics
-from models.review_metrics import quarter_bounds
+from models.review.extra_metrics import extra_metrics
+from models.review.metrics import quarter_bounds
 
 Q2 = quarter_bounds(2026, 2, ZoneInfo("Asia/Shanghai"))
 IN_Q2, BEFORE, AFTER = datetime(2026, 5, 10, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 8, 1, tzinfo=UTC)

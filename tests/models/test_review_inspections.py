@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from models.cmdb import ConfigurationItem
-from models.inspection import CheckStatus, InspectionPlan, InspectionResult, InspectionRun, RunStatus
-from models.review_metrics import inspection_metrics
+from models.cmdb.tables import ConfigurationItem
+from models.inspection.tables import CheckStatus, InspectionPlan, InspectionResult, InspectionRun, RunStatus
+from models.review.metrics import inspection_metrics
 
 SH = ZoneInfo("Asia/Shanghai")
 START, END = datetime(2026, 7, 1, tzinfo=SH), datetime(2026, 10, 1, tzinfo=SH)

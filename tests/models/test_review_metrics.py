@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session
 
-from models.review_metrics import quarter_bounds, quarter_metrics
-from models.review_targets import evaluate, trends
+from models.review.metrics import quarter_bounds, quarter_metrics
+from models.review.targets import evaluate, trends
 from tests.support.history import load_year
 
 SH = ZoneInfo("Asia/Shanghai")

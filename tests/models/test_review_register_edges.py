@@ -8,19 +8,19 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from models.contracts import Contract
-from models.grading import Level
-from models.people import Organisation
-from models.planned_runs import planned_runs
-from models.review import Complaint, Risk, RiskStatus, Satisfaction
-from models.review_metrics import (
+from models.contracts.tables import Contract
+from models.directory.people import Organisation
+from models.directory.roles import RoleKey
+from models.incidents.grading import Level
+from models.inspection.planned_runs import planned_runs
+from models.review.metrics import (
     quarter_bounds,
     quarter_metrics,
     risk_metrics,
     satisfaction_metrics,
 )
-from models.roles import RoleKey
-from models.sla import FaultClass
+from models.review.tables import Complaint, Risk, RiskStatus, Satisfaction
+from models.sla.policies import FaultClass
 from tests.support.history import _incident
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -93,9 +93,9 @@ def test_a_quarters_figures_name_their_period(session: Session) -> None:
 
 
 def test_compliance_counts_only_the_quarters_own_faults_of_process(session: Session) -> None:
-    from models.changes import ChangeStatus, ChangeType
-    from models.directory import create_person
-    from models.review_metrics import compliance_metrics
+    from models.changes.tables import ChangeStatus, ChangeType
+    from models.directory.service import create_person
+    from models.review.metrics import compliance_metrics
     from tests.support.history import _change, _general
 
     ours, theirs = contracts(session)
@@ -123,7 +123,7 @@ def test_compliance_counts_only_the_quarters_own_faults_of_process(session: Sess
 
 
 def test_an_empty_quarter_counts_zero_everywhere_and_a_missing_class_too(session: Session) -> None:
-    from models.review_metrics import incident_metrics
+    from models.review.metrics import incident_metrics
     from tests.support.history import _general
 
     ours, _ = contracts(session)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.review_targets import HEADLINES, TARGETS, evaluate, trends
+from models.review.targets import HEADLINES, TARGETS, evaluate, trends
 
 BY_KEY = {t.key: t for t in TARGETS}
 

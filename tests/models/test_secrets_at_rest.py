@@ -10,10 +10,10 @@ from sqlalchemy import create_engine, text
 from sqlmodel import Session
 
 from config.settings import get_settings
-from models.crypto import PREFIX, decrypt
-from models.migrate import upgrade
-from models.people import Person
-from models.roles import RoleKey
+from models.core.crypto import PREFIX, decrypt
+from models.core.migrate import upgrade
+from models.directory.people import Person
+from models.directory.roles import RoleKey
 from tests.models.test_migrations import fresh_url  # noqa: F401 - the fixture
 
 URL = "mailto://ops:S3cret-pass@mail.example.test?to=oncall@example.test"

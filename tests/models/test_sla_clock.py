@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from models.business_time import BusinessCalendar, CalendarKind, StatutoryCalendar, YearSchedule
-from models.sla import DEFAULT_TARGETS, FaultClass, SlaMeasure
-from models.sla_clock import Verdict, clocks
+from models.sla.business_time import BusinessCalendar, CalendarKind, StatutoryCalendar, YearSchedule
+from models.sla.policies import DEFAULT_TARGETS, FaultClass, SlaMeasure
+from models.sla.sla_clock import Verdict, clocks
 
 SH = ZoneInfo("Asia/Shanghai")
 CALENDARS = {kind: BusinessCalendar(kind, SH) for kind in CalendarKind}

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from models.business_time import BusinessCalendar, CalendarKind, _published_years
-from models.sla import DEFAULT_TARGETS, FaultClass, SlaMeasure
-from models.sla_clock import ClockState, Verdict, clocks, verdict
+from models.sla.business_time import BusinessCalendar, CalendarKind, _published_years
+from models.sla.policies import DEFAULT_TARGETS, FaultClass, SlaMeasure
+from models.sla.sla_clock import ClockState, Verdict, clocks, verdict
 
 SH = ZoneInfo("Asia/Shanghai")
 CALENDARS = {kind: BusinessCalendar(kind, SH) for kind in CalendarKind}

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
-from models.change_service import create_change, create_template, edit_template
-from models.change_spec import ChangeCreate, TemplateCreate
-from models.directory import create_person
-from models.errors import FieldError
-from models.roles import RoleKey
+from models.changes.service import create_change, create_template, edit_template
+from models.changes.spec import ChangeCreate, TemplateCreate
+from models.core.errors import FieldError
+from models.directory.roles import RoleKey
+from models.directory.service import create_person
 
 TEMPLATE = {"name": "restart app", "standard_kind": "nonprod_software",
             "steps": [{"name": "restart", "command": "echo restart"}]}

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from models.db import get_engine, let_other_writers_in, serialized_writes
+from models.core.db import get_engine, let_other_writers_in, serialized_writes
 
 
 @pytest.mark.db

@@ -10,10 +10,10 @@ from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from models.clock import utcnow
-from models.directory import create_person
-from models.outbox import Notification, NotificationStatus
-from models.roles import RoleKey
+from models.core.clock import utcnow
+from models.directory.roles import RoleKey
+from models.directory.service import create_person
+from models.outbox.tables import Notification, NotificationStatus
 from notifications import channels
 from notifications.outbox import enqueue
 from notifications.sender import deliver_due

@@ -8,11 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import Session, select
 
-from models.contracts import Contract
-from models.directory import create_person
-from models.outbox import STALE_CLAIM, Notification, NotificationStatus
-from models.people import OnCallShift, Organisation
-from models.roles import RoleKey
+from models.contracts.tables import Contract
+from models.directory.people import OnCallShift, Organisation
+from models.directory.roles import RoleKey
+from models.directory.service import create_person
+from models.outbox.tables import STALE_CLAIM, Notification, NotificationStatus
 from notifications.outbox import enqueue
 from notifications.sender import _claim, due_ids
 

@@ -1,4 +1,4 @@
-"""The outbox's promises, on an explicit clock (models.clock): retries back off exactly, a row gives up
+"""The outbox's promises, on an explicit clock (models.core.clock): retries back off exactly, a row gives up
 (dead) after MAX_ATTEMPTS and is never sent again, and a claim another live sender holds is never taken."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from models.directory import create_person
-from models.outbox import MAX_ATTEMPTS, STALE_CLAIM, Notification, NotificationStatus, backoff
-from models.roles import RoleKey
+from models.directory.roles import RoleKey
+from models.directory.service import create_person
+from models.outbox.tables import MAX_ATTEMPTS, STALE_CLAIM, Notification, NotificationStatus, backoff
 from notifications.outbox import enqueue
 from notifications.sender import deliver, deliver_due, due_ids
 from tests.support.net import Receiver, free_port

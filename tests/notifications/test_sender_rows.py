@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 from sqlmodel import Session, select
 
-from models.directory import create_person
-from models.outbox import Notification, NotificationStatus
-from models.roles import RoleKey
-from models.signin import SigninLink
+from models.directory.roles import RoleKey
+from models.directory.service import create_person
+from models.directory.signin import SigninLink
+from models.outbox.tables import Notification, NotificationStatus
 from notifications import channels
 from notifications.sender import deliver
 from tests.support.net import Receiver, free_port

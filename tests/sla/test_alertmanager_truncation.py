@@ -14,11 +14,11 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from models.alert_inbox import InboxAlert
-from models.directory import create_person, issue_token
-from models.incidents import Incident, Source
-from models.outbox import Notification
-from models.roles import RoleKey
+from models.directory.roles import RoleKey
+from models.directory.service import create_person, issue_token
+from models.incidents.alert_inbox import InboxAlert
+from models.incidents.tables import Incident, Source
+from models.outbox.tables import Notification
 from tests.support.net import free_port
 
 ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")

@@ -13,13 +13,13 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from config.settings import get_settings
-from models.contract_service import create_contract
-from models.contracts import ContractCreate
-from models.incidents import Incident, IncidentEvent
-from models.people import Organisation, OrgKind
-from models.review_metrics import quarter_metrics
-from models.review_targets import evaluate
-from models.roles import RoleKey
+from models.contracts.service import create_contract
+from models.contracts.tables import ContractCreate
+from models.directory.people import Organisation, OrgKind
+from models.directory.roles import RoleKey
+from models.incidents.tables import Incident, IncidentEvent
+from models.review.metrics import quarter_metrics
+from models.review.targets import evaluate
 from tests.sla.known_quarter import ROWS, SH, expected_incident_figures, import_rows
 
 CALENDARS = Path(__file__).parent / "calendars"

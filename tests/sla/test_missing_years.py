@@ -11,11 +11,11 @@ import pytest
 from sqlmodel import Session, select
 
 from config.settings import get_settings
-from models.audit import AuditEvent
-from models.directory import create_person
-from models.outbox import Notification
-from models.roles import RoleKey
-from models.statutory import DayKind, DayRow, set_year
+from models.core.audit import AuditEvent
+from models.directory.roles import RoleKey
+from models.directory.service import create_person
+from models.outbox.tables import Notification
+from models.sla.statutory import DayKind, DayRow, set_year
 from tasks.sweeper import tell_missing_calendar_years
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -77,8 +77,8 @@ def test_the_current_year_is_asked_for_at_once_and_an_entered_year_never(
 def test_an_open_clock_on_a_year_nobody_entered_is_told_and_a_closed_one_is_not(
         session: Session, on_duty: dict[str, int], frozen_clock: Callable[..., datetime]) -> None:
     """Mid-2031 with 2031 entered, only the open incidents' clocks can ask for an older year."""
-    from models.incident_import import import_rows
-    from models.incidents import Incident
+    from models.incidents.importer import import_rows
+    from models.incidents.tables import Incident
 
     enter(session, 2031)
     frozen_clock(datetime(2031, 6, 2, 9, 0, tzinfo=SH))

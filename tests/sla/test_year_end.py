@@ -14,12 +14,12 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from config.settings import get_settings
-from models.audit import AuditEvent
-from models.directory import create_person
-from models.incident_import import import_rows
-from models.incidents import Incident, IncidentEvent
-from models.outbox import Notification
-from models.roles import RoleKey
+from models.core.audit import AuditEvent
+from models.directory.roles import RoleKey
+from models.directory.service import create_person
+from models.incidents.importer import import_rows
+from models.incidents.tables import Incident, IncidentEvent
+from models.outbox.tables import Notification
 from tasks.sweeper import tell_missing_calendar_years
 
 SH = ZoneInfo("Asia/Shanghai")

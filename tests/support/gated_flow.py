@@ -6,8 +6,8 @@ from pathlib import Path
 
 from prefect import flow, task
 
-from models.gates import GateSpec
-from models.roles import RoleKey
+from models.directory.roles import RoleKey
+from models.gates.tables import GateSpec
 from tasks.gates import request_approval
 
 

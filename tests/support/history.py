@@ -12,18 +12,18 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from models.changes import ChangeRequest, ChangeStatus, ChangeType
-from models.cmdb import CIType, ConfigurationItem
-from models.contract_service import create_contract
-from models.contracts import ContractCreate
-from models.directory import create_person
-from models.grading import Level
-from models.incidents import Incident, IncidentStatus
-from models.inspection import CheckStatus, InspectionPlan, InspectionResult, InspectionRun, RunStatus
-from models.people import Organisation, OrgKind
-from models.review import Complaint, Risk, RiskStatus, Satisfaction
-from models.roles import RoleKey
-from models.sla import FaultClass
+from models.changes.tables import ChangeRequest, ChangeStatus, ChangeType
+from models.cmdb.tables import CIType, ConfigurationItem
+from models.contracts.service import create_contract
+from models.contracts.tables import ContractCreate
+from models.directory.people import Organisation, OrgKind
+from models.directory.roles import RoleKey
+from models.directory.service import create_person
+from models.incidents.grading import Level
+from models.incidents.tables import Incident, IncidentStatus
+from models.inspection.tables import CheckStatus, InspectionPlan, InspectionResult, InspectionRun, RunStatus
+from models.review.tables import Complaint, Risk, RiskStatus, Satisfaction
+from models.sla.policies import FaultClass
 
 SH = ZoneInfo("Asia/Shanghai")
 M = timedelta(minutes=1)

@@ -37,11 +37,11 @@ PEOPLE: dict[str, list[str]] = {
 
 _MAKE_PEOPLE = """
 import json, sys
-from models.db import session_scope
-from models.directory import create_person, issue_token
-from models.migrate import upgrade
-from models.reference import ensure_reference_data
-from models.roles import RoleKey
+from models.core.db import session_scope
+from models.directory.service import create_person, issue_token
+from models.core.migrate import upgrade
+from models.directory.reference import ensure_reference_data
+from models.directory.roles import RoleKey
 from config.settings import get_settings
 upgrade(get_settings().resolved_database_url)
 tokens = {}

@@ -7,19 +7,19 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import Session
 
-from models.alert_inbox import AlertStatus, InboxAlert
-from models.changes import ChangeRequest, ChangeTemplate, ChangeType
-from models.clock import utcnow
-from models.cmdb import CIType, ConfigurationItem
-from models.contracts import Contract, ContractCI, ContractMember
-from models.directory import create_person, issue_token
-from models.gates import ApprovalGate
-from models.incidents import Document, Incident, IncidentEvent, IncidentStatus, Source
-from models.inspection import CheckStatus, InspectionPlan, InspectionResult, InspectionRun
-from models.outbox import Notification, NotificationStatus
-from models.people import OnCallShift, Organisation, OrgKind
-from models.review import Complaint, ImprovementMeasure, QuarterlyReview, Risk
-from models.roles import RoleKey
+from models.changes.tables import ChangeRequest, ChangeTemplate, ChangeType
+from models.cmdb.tables import CIType, ConfigurationItem
+from models.contracts.tables import Contract, ContractCI, ContractMember
+from models.core.clock import utcnow
+from models.directory.people import OnCallShift, Organisation, OrgKind
+from models.directory.roles import RoleKey
+from models.directory.service import create_person, issue_token
+from models.gates.tables import ApprovalGate
+from models.incidents.alert_inbox import AlertStatus, InboxAlert
+from models.incidents.tables import Document, Incident, IncidentEvent, IncidentStatus, Source
+from models.inspection.tables import CheckStatus, InspectionPlan, InspectionResult, InspectionRun
+from models.outbox.tables import Notification, NotificationStatus
+from models.review.tables import Complaint, ImprovementMeasure, QuarterlyReview, Risk
 
 FINISHED = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)  # the changes ran in 2026-11
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from models.changes import ChangeRequest, ChangeStatus, ChangeStep, ChangeType, StepPhase, StepStatus
-from models.directory import create_person
-from models.roles import RoleKey
+from models.changes.tables import ChangeRequest, ChangeStatus, ChangeStep, ChangeType, StepPhase, StepStatus
+from models.directory.roles import RoleKey
+from models.directory.service import create_person
 from tasks.change_steps import run_steps
 
 

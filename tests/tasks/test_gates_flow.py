@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from prefect.client.orchestration import get_client
 from sqlmodel import Session, select
 
-from models.audit import AuditEvent
-from models.gates import ApprovalGate, GateStatus
-from models.roles import RoleKey
+from models.core.audit import AuditEvent
+from models.directory.roles import RoleKey
+from models.gates.tables import ApprovalGate, GateStatus
 from tests.support.gated_flow import gated_change
 from tests.support.net import free_port
 
@@ -169,8 +169,8 @@ def test_resume_without_decision_does_not_pass(client: TestClient, make_person, 
 
 
 def test_notification_failure_never_fails_the_flow(client: TestClient, session: Session, tmp_path: Path) -> None:
-    from models.directory import create_person, issue_token
-    from models.outbox import Notification, NotificationStatus
+    from models.directory.service import create_person, issue_token
+    from models.outbox.tables import Notification, NotificationStatus
 
     dead = free_port()  # nobody listens there: the receiver is down
     cab = create_person(session, name="cab-d", roles=[RoleKey.CAB_MEMBER], actor="test",

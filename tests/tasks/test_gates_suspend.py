@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from prefect.deployments import run_deployment
 from sqlmodel import Session, select
 
-from models.directory import create_person, issue_token
-from models.gates import ApprovalGate
-from models.outbox import Notification, NotificationStatus
-from models.roles import RoleKey
+from models.directory.roles import RoleKey
+from models.directory.service import create_person, issue_token
+from models.gates.tables import ApprovalGate
+from models.outbox.tables import Notification, NotificationStatus
 from tests.support.net import Receiver, free_port
 from tests.support.serving import ServedFlow, wait_state
 

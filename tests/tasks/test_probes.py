@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from models.inspection import CheckStatus
+from models.inspection.tables import CheckStatus
 from tasks.probes import PROBES, ProbeContext, Target, run_check
 from tests.support.net import free_port
 from tests.support.peers import http_server, silent_server, snmp_agent, tls_server

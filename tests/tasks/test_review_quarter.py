@@ -28,8 +28,8 @@ def test_half_a_quarter_is_refused() -> None:
 
 
 def test_a_deliverable_only_moves_forward() -> None:
-    from models.review import ReviewStatus as S
-    from models.review import moves_forward
+    from models.review.tables import ReviewStatus as S
+    from models.review.tables import moves_forward
 
     assert moves_forward(S.COMPILED, S.PM_REVIEW) and moves_forward(S.PM_REVIEW, S.SUBMITTED)
     assert not moves_forward(S.SUBMITTED, S.PM_REVIEW)  # a run re-executing after the customer's gate

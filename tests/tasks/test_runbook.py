@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from models.change_spec import RunbookStep
+from models.changes.spec import RunbookStep
 from tasks.runbook import StepContext, mask, run_step
 from tests.support.files import tree
 from tests.support.peers import http_server

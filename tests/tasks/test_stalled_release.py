@@ -6,11 +6,11 @@ import pytest
 from prefect import flow
 from sqlmodel import Session, select
 
-from models.audit import AuditEvent
-from models.changes import ChangeRequest, ChangeStatus, ChangeType
-from models.directory import create_person
-from models.outbox import Notification
-from models.roles import RoleKey
+from models.changes.tables import ChangeRequest, ChangeStatus, ChangeType
+from models.core.audit import AuditEvent
+from models.directory.roles import RoleKey
+from models.directory.service import create_person
+from models.outbox.tables import Notification
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

@@ -1,4 +1,4 @@
-"""What the sweeper promises, on an explicit clock (models.clock): the SLA warning at 80 % of a target,
+"""What the sweeper promises, on an explicit clock (models.core.clock): the SLA warning at 80 % of a target,
 its notices reaching the on-call engineer and the project manager, and lost incident dispatches retried.
 
 The sweeper's tasks are called directly here (unit tests of their rules); Prefect's run creation for
@@ -14,14 +14,14 @@ import pytest
 from sqlmodel import Session, select
 
 import tasks.sweeper as sweeper
-from models.directory import create_person
-from models.grading import ImpactFacts
-from models.incident_clocks import sweep_clocks
-from models.incident_dispatch import STALE_CLAIM, claim_dispatch, undispatched
-from models.incident_service import create_incident
-from models.incidents import Incident, IncidentStatus, Source
-from models.outbox import Notification
-from models.roles import RoleKey
+from models.directory.roles import RoleKey
+from models.directory.service import create_person
+from models.incidents.clocks import sweep_clocks
+from models.incidents.dispatch import STALE_CLAIM, claim_dispatch, undispatched
+from models.incidents.grading import ImpactFacts
+from models.incidents.service import create_incident
+from models.incidents.tables import Incident, IncidentStatus, Source
+from models.outbox.tables import Notification
 
 REPORTED = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 Asia/Shanghai; general response target 10 min
 
@@ -112,8 +112,8 @@ def test_a_dispatcher_slower_than_its_claim_deletes_its_own_run(
     dispatcher keeps the sweeper's run and deletes its own (the race is staged: Prefect cannot be made that
     slow on demand, so run creation and deletion are recorders here)."""
     import itss.runs as runs
-    from models.db import get_engine
-    from models.incident_dispatch import finish_dispatch
+    from models.core.db import get_engine
+    from models.incidents.dispatch import finish_dispatch
 
     frozen_clock(REPORTED)
     row = incident(session, title="slow Prefect")
