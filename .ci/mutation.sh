@@ -29,10 +29,10 @@ source_paths = ["models/", "notifications/", "tasks/"]
 only_mutate = ["models/sla/business_time.py", "models/sla/sla_clock.py", "models/incidents/grading.py"]
 also_copy = ["api/", "itss/", "flows/", "migrations/", "alembic.ini", "prefect.yaml"]
 pytest_add_cli_args_test_selection = [
-    "tests/models/test_business_time.py", "tests/models/test_business_time_mutants.py",
-    "tests/models/test_business_time_oracle.py",
-    "tests/models/test_holiday_blocks.py", "tests/models/test_change_windows.py",
-    "tests/models/test_sla_clock.py", "tests/models/test_sla_clock_mutants.py", "tests/models/test_grading.py",
+    "tests/models/sla/test_business_time.py", "tests/models/sla/test_business_time_mutants.py",
+    "tests/models/sla/test_business_time_oracle.py",
+    "tests/models/sla/test_holiday_blocks.py", "tests/models/changes/test_change_windows.py",
+    "tests/models/sla/test_sla_clock.py", "tests/models/sla/test_sla_clock_mutants.py", "tests/models/incidents/test_grading.py",
 ]
 pytest_add_cli_args = ["-p", "no:cacheprovider", "-n", "0"]
 # CI runs this beside the SQLite pass: at mutmut's default (15x the tests' own time) 4 of 411 mutants

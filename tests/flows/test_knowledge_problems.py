@@ -35,7 +35,7 @@ def served(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> I
     """The emergency, knowledge review and release deployments, served once for the module.
 
     The fix's change must run now whatever today is: on a statutory holiday (New Year's Day, National Day)
-    the freeze would push it days ahead (tests/models/test_holiday_blocks.py proves the freeze)."""
+    the freeze would push it days ahead (tests/models/sla/test_holiday_blocks.py proves the freeze)."""
     env = {"ITSS_FREEZE_STATUTORY_HOLIDAYS": "false"}
     flows = {e.rsplit(":", 1)[1]: ServedFlow(e, tmp_path_factory.mktemp("serve"), env=env) for e in FLOWS}
     for name, flow in flows.items():

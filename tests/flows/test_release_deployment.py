@@ -39,7 +39,7 @@ def served(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> I
 
     Its changes must run now whatever today is: on a statutory holiday (e.g. 2026-10-02) the freeze would
     push them past the holiday. The freeze itself is proven on explicit dates in
-    tests/models/test_holiday_blocks.py and tests/models/test_change_windows.py."""
+    tests/models/sla/test_holiday_blocks.py and tests/models/changes/test_change_windows.py."""
     flow = ServedFlow("flows.release_deployment:release_deployment", tmp_path_factory.mktemp("serve"),
                       env={"ITSS_FREEZE_STATUTORY_HOLIDAYS": "false"})
     flow.wait_registered("release_deployment/release_deployment")

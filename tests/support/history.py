@@ -1,7 +1,7 @@
 """A year (2026) of one contract's history whose 2026 Q3 figures are known in advance.
 
 Every Q3 record below carries the reason it counts the way it does; records of Q2, Q4, another
-contract and a paused plan are noise the figures must not pick up. `tests/models/test_review_metrics.py`
+contract and a paused plan are noise the figures must not pick up. `tests/models/review/test_review_metrics.py`
 asserts the answers, worked out by hand from this file.
 """
 

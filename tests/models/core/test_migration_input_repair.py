@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, select
 
 from models.core.migrate import upgrade
 from models.tables import metadata
-from tests.models.test_migrations import fresh_url  # noqa: F401 (fixture)
+from tests.models.core.test_migrations import fresh_url  # noqa: F401 (fixture)
 
 C1 = "{{ cycler.__init__.__globals__.os.popen('id').read() }}"
 

@@ -14,7 +14,7 @@ from models.core.crypto import PREFIX, decrypt
 from models.core.migrate import upgrade
 from models.directory.people import Person
 from models.directory.roles import RoleKey
-from tests.models.test_migrations import fresh_url  # noqa: F401 - the fixture
+from tests.models.core.test_migrations import fresh_url  # noqa: F401 - the fixture
 
 URL = "mailto://ops:S3cret-pass@mail.example.test?to=oncall@example.test"
 
