@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateError, TemplateSyntaxError, nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateError
 
 from config.settings import get_settings
-
-
-def local_time(value: datetime | None, *, zone: bool = True) -> str:
-    """An instant in the operating timezone, as people read it ("—" for none)."""
-    if value is None:
-        return "—"
-    settings = get_settings()
-    text = value.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
-    return f"{text} ({settings.timezone})" if zone else text
+from models.core.user_templates import local_time, user_environment
 
 
 def _make_environment(*, autoescape: bool) -> Environment:
@@ -53,17 +43,6 @@ def render(template: str, **context: Any) -> tuple[str, str]:
     return title.strip(), body.strip()
 
 
-@lru_cache
-def _user_environment() -> ImmutableSandboxedEnvironment:
-    # Templates that people type (an inspection plan's report) are data, not code: the immutable
-    # sandbox refuses private attributes (`cycler.__init__.__globals__`), unsafe callables and any
-    # mutation of the values it is given. No loader: a user template cannot include ours or files.
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=True,
-                                        lstrip_blocks=True)
-    env.filters["local"] = local_time
-    return env
-
-
 def render_document(template: str, source: str | None = None, **context: Any) -> str:
     """A whole Markdown document from `template` (without .md.j2), or from `source` when a team supplies one.
 
@@ -72,35 +51,12 @@ def render_document(template: str, source: str | None = None, **context: Any) ->
     """
     if source:
         try:
-            return _user_environment().from_string(source).render(**context)
+            return user_environment().from_string(source).render(**context)
         except TemplateError as exc:
             note = (f"> The plan's report template could not be used ({type(exc).__name__}: {exc}); "
                     "the default follows.\n\n")
             return note + _environment().get_template(f"{template}.md.j2").render(**context)
     return _environment().get_template(f"{template}.md.j2").render(**context)
-
-
-def _private_names(tree: nodes.Template) -> list[str]:
-    # What the sandbox would refuse at render time, found at save time so the author hears of it.
-    found = [n.attr for n in tree.find_all(nodes.Getattr) if n.attr.startswith("_")]
-    found += [n.arg.value for n in tree.find_all(nodes.Getitem)
-              if isinstance(n.arg, nodes.Const) and isinstance(n.arg.value, str) and n.arg.value.startswith("_")]
-    found += [str(a.value) for f in tree.find_all(nodes.Filter) if f.name == "attr"
-              for a in f.args if isinstance(a, nodes.Const) and str(a.value).startswith("_")]
-    found += [n.name for n in tree.find_all(nodes.Name) if n.name.startswith("_")]
-    return found
-
-
-def check_template(source: str) -> None:
-    """Raise ValueError naming the line when `source` is not a valid template, or reaches for private attributes."""
-    try:
-        tree = _user_environment().parse(source)
-    except TemplateSyntaxError as exc:
-        raise ValueError(f"template syntax error on line {exc.lineno}: {exc.message}") from None
-    private = _private_names(tree)
-    if private:
-        raise ValueError(f"the template reads {', '.join(sorted(set(private)))}: names starting with '_' are not "
-                         "allowed; use the report's fields (plan, run, failures, incident_ids, names)")
 
 
 def gate_link(gate_id: int) -> str:

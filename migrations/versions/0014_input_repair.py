@@ -29,7 +29,7 @@ def upgrade() -> None:
     op.execute("UPDATE contract SET name = code WHERE name = ''")
     # A team template that reaches for private attributes is dropped (the plan's report falls back to
     # the default); the plan itself and its schedule stay.
-    from notifications.render import check_template
+    from models.core.user_templates import check_template
 
     conn = op.get_bind()
     for plan_id, spec in conn.execute(sa.text("SELECT id, spec FROM inspection_plan")).all():

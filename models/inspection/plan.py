@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlmodel import Session, col, or_, select
 
 from models.cmdb.tables import CIType, ConfigurationItem, Criticality
+from models.core.user_templates import check_template
 from models.directory.roles import RoleKey
+from models.inspection.probes import PROBE_SPECS
 
 KEY = r"^[a-z0-9][a-z0-9_\-]{0,59}$"
 
@@ -49,17 +51,13 @@ class CheckItem(BaseModel):
     @field_validator("probe")
     @classmethod
     def _known_probe(cls, value: str) -> str:
-        from tasks.probes import PROBES
-
-        if value not in PROBES:
-            raise ValueError(f"unknown probe type {value!r}; known: {', '.join(sorted(PROBES))}")
+        if value not in PROBE_SPECS:
+            raise ValueError(f"unknown probe type {value!r}; known: {', '.join(sorted(PROBE_SPECS))}")
         return value
 
     @model_validator(mode="after")
     def _params_and_order(self) -> CheckItem:
-        from tasks.probes import PROBES
-
-        kind = PROBES[self.probe]
+        kind = PROBE_SPECS[self.probe]
         try:
             self.params = kind.params.model_validate(self.params).model_dump(exclude_unset=True)
         except ValidationError as exc:
@@ -126,8 +124,6 @@ class PlanSpec(BaseModel):
     @field_validator("report_template")
     @classmethod
     def _valid_template(cls, value: str | None) -> str | None:
-        from notifications.render import check_template
-
         if value:
             check_template(value)
         return value

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict
 
+from models.inspection.probes import PROBE_SPECS, ProbeParams
 from models.inspection.tables import CheckStatus
 
 
@@ -48,12 +48,6 @@ class ProbeResult:
     threshold: str
     message: str
     duration_ms: float
-
-
-class ProbeParams(BaseModel):
-    """Base of every probe's parameters: unknown keys are an error naming the key."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class ProbeContext:
@@ -99,12 +93,12 @@ class ProbeType:
 PROBES: dict[str, ProbeType] = {}
 
 
-def probe(name: str, params: type[ProbeParams], *, direction: Literal["above", "below"] = "above",
-          unit: str = "") -> Callable[[ProbeFn], ProbeFn]:
-    """Register an async probe under `name` with its parameter model."""
+def probe(name: str) -> Callable[[ProbeFn], ProbeFn]:
+    """Register an async probe as the implementation of `name` in the plans' catalogue (PROBE_SPECS)."""
+    spec = PROBE_SPECS[name]  # a KeyError here: add the probe's spec to models/inspection/probes.py first
 
     def register(fn: ProbeFn) -> ProbeFn:
-        PROBES[name] = ProbeType(name, fn, params, direction, unit)
+        PROBES[name] = ProbeType(name, fn, spec.params, spec.direction, spec.unit)
         return fn
 
     return register

@@ -6,16 +6,12 @@ import asyncio
 import os
 import time
 
-from pydantic import Field
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from models.inspection.probes import DatabaseParams
 from models.inspection.tables import CheckStatus
-from tasks.probes.base import ProbeContext, ProbeParams, Reading, Target, probe
-
-
-class DatabaseParams(ProbeParams):
-    url_env: str = Field(min_length=1, description="env var holding the SQLAlchemy URL (it carries a password)")
+from tasks.probes.base import ProbeContext, Reading, Target, probe
 
 
 def _select_one(url: str) -> float:
@@ -29,7 +25,7 @@ def _select_one(url: str) -> float:
         engine.dispose()
 
 
-@probe("db_connect", DatabaseParams, unit="ms")
+@probe("db_connect")
 async def db_connect(target: Target, params: DatabaseParams, ctx: ProbeContext) -> Reading:
     """Open a connection and run SELECT 1; the value is the time it took."""
     url = os.environ.get(params.url_env)

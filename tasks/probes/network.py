@@ -8,18 +8,14 @@ import time
 
 import icmplib
 from cryptography import x509
-from pydantic import Field
 
 from models.core.clock import utcnow
+from models.inspection.probes import HttpParams, PingParams, TcpParams, TlsParams
 from models.inspection.tables import CheckStatus
-from tasks.probes.base import ProbeContext, ProbeParams, Reading, Target, probe
+from tasks.probes.base import ProbeContext, Reading, Target, probe
 
 
-class TcpParams(ProbeParams):
-    port: int = Field(ge=1, le=65535)
-
-
-@probe("tcp", TcpParams, unit="ms")
+@probe("tcp")
 async def tcp(target: Target, params: TcpParams, ctx: ProbeContext) -> Reading:
     """Connect to a TCP port; the value is the connect time."""
     started = time.perf_counter()
@@ -33,14 +29,7 @@ async def tcp(target: Target, params: TcpParams, ctx: ProbeContext) -> Reading:
     return Reading(round(elapsed, 3), f"port {params.port} open")
 
 
-class HttpParams(ProbeParams):
-    url: str = Field(default="http://{host}/", description="'{host}' is replaced by the CI's IP or hostname")
-    expect_status: int = Field(default=200, ge=100, le=599)
-    keyword: str | None = Field(default=None, description="text the body must contain")
-    verify_tls: bool = True
-
-
-@probe("http", HttpParams, unit="ms")
+@probe("http")
 async def http(target: Target, params: HttpParams, ctx: ProbeContext) -> Reading:
     """GET a URL: status code, latency, and an optional keyword in the body."""
     url = params.url.replace("{host}", target.host)
@@ -55,12 +44,7 @@ async def http(target: Target, params: HttpParams, ctx: ProbeContext) -> Reading
     return Reading(elapsed, f"HTTP {response.status_code} in {elapsed:.0f} ms")
 
 
-class TlsParams(ProbeParams):
-    port: int = Field(default=443, ge=1, le=65535)
-    server_name: str | None = Field(default=None, description="SNI name; the CI's hostname by default")
-
-
-@probe("tls_expiry", TlsParams, direction="below", unit="days")
+@probe("tls_expiry")
 async def tls_expiry(target: Target, params: TlsParams, ctx: ProbeContext) -> Reading:
     """Days until the server certificate expires (read even when untrusted: expiry is what is checked)."""
     context = ssl.create_default_context()
@@ -79,11 +63,7 @@ async def tls_expiry(target: Target, params: TlsParams, ctx: ProbeContext) -> Re
     return Reading(round(days, 2), f"certificate {cert.subject.rfc4514_string()} expires in {days:.1f} days")
 
 
-class PingParams(ProbeParams):
-    count: int = Field(default=3, ge=1, le=20)
-
-
-@probe("ping", PingParams, unit="ms")
+@probe("ping")
 async def ping(target: Target, params: PingParams, ctx: ProbeContext) -> Reading:
     """ICMP echo without root (Linux ping sockets); where the OS forbids them, an error saying so."""
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-from pydantic import Field
 from pysnmp.hlapi.v3arch.asyncio import (
     CommunityData,
     ContextData,
@@ -14,19 +13,12 @@ from pysnmp.hlapi.v3arch.asyncio import (
     get_cmd,
 )
 
+from models.inspection.probes import SnmpParams
 from models.inspection.tables import CheckStatus
-from tasks.probes.base import ProbeContext, ProbeParams, Reading, Target, probe
+from tasks.probes.base import ProbeContext, Reading, Target, probe
 
 
-class SnmpParams(ProbeParams):
-    oid: str = Field(pattern=r"^\.?\d+(\.\d+)+$", examples=["1.3.6.1.2.1.2.2.1.8.1"])
-    port: int = Field(default=161, ge=1, le=65535)
-    community_env: str | None = Field(default=None, description="env var holding the community string")
-    community: str = Field(default="public", description="used when community_env is not given")
-    expect: float | None = Field(default=None, description="value the OID must have (ifOperStatus up = 1)")
-
-
-@probe("snmp_get", SnmpParams)
+@probe("snmp_get")
 async def snmp_get(target: Target, params: SnmpParams, ctx: ProbeContext) -> Reading:
     """GET one OID (SNMP v2c); the value is numeric, or compared with `expect`."""
     community = os.environ.get(params.community_env, "") if params.community_env else params.community

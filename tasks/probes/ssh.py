@@ -6,27 +6,13 @@ import os
 import re
 
 import asyncssh
-from pydantic import Field
 
+from models.inspection.probes import SshParams
 from models.inspection.tables import CheckStatus
-from tasks.probes.base import ProbeContext, ProbeParams, Reading, Target, probe
-
-NUMBER = r"(-?\d+(?:\.\d+)?)"
+from tasks.probes.base import ProbeContext, Reading, Target, probe
 
 
-class SshParams(ProbeParams):
-    command: str = Field(min_length=1, examples=["df --output=pcent / | tail -1"])
-    pattern: str = Field(default=NUMBER, description="regex whose first group is the value")
-    username: str = Field(default="itss", min_length=1)
-    port: int = Field(default=22, ge=1, le=65535)
-    key_file: str | None = Field(default=None, description="private key path on the worker")
-    password_env: str | None = Field(default=None, description="name of the env var holding the password")
-    known_hosts: str | None = Field(default="~/.ssh/known_hosts",
-                                    description="known_hosts path; null skips host-key checks (lab use only)")
-    unit: str = ""
-
-
-@probe("ssh_command", SshParams, unit="")
+@probe("ssh_command")
 async def ssh_command(target: Target, params: SshParams, ctx: ProbeContext) -> Reading:
     """Run the command; the value is the first number its output matches."""
     password = os.environ.get(params.password_env) if params.password_env else None

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from notifications.render import check_template, render_document
+from models.core.user_templates import check_template
+from notifications.render import render_document
 
 CONTEXT = {"title": "Nightly", "body": "all fine", "link": None}
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from models.inspection.probes import PROBE_SPECS
 from models.inspection.tables import CheckStatus
 from tasks.probes import PROBES, ProbeContext, Target, run_check
 from tests.support.net import free_port
@@ -26,6 +27,14 @@ async def check(probe: str, params: dict, *, timeout: float = 5, warning=None, c
                                warning=warning, critical=critical)
     finally:
         await ctx.aclose()
+
+
+def test_every_probe_a_plan_may_name_has_an_implementation_and_no_other_runs() -> None:
+    """A plan is validated against models' catalogue; a name without an implementation would be saved and
+    then fail every run, an implementation without a name could never be asked for."""
+    assert set(PROBES) == set(PROBE_SPECS)
+    assert all(PROBES[name].params is spec.params and PROBES[name].unit == spec.unit
+               for name, spec in PROBE_SPECS.items())
 
 
 async def test_tcp_open_and_closed_port() -> None:
