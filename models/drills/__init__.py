@@ -1,1 +1,66 @@
 """Emergency drills (001 §2.3.2.3): plans, runs, steps, evaluations, retention."""
+
+# The folder's public names; inside models/ import from the module (tables, service) itself.
+from models.drills.rules import (  # noqa: F401
+    retain_until,
+    terminates,
+)
+from models.drills.service import (  # noqa: F401
+    DrillStateError,
+    add_step,
+    approve_plan,
+    create_plan,
+    delete_run,
+    evaluate,
+    log_step,
+    pending_gate,
+    purge_expired,
+    record_abandoned,
+    record_end,
+    record_signoff,
+    retire_plan,
+    start_run,
+    terminate_for_incident,
+)
+from models.drills.tables import (  # noqa: F401
+    DrillEvaluation,
+    DrillPlan,
+    DrillPlanCreate,
+    DrillRun,
+    DrillStatus,
+    DrillStep,
+    EvaluationCreate,
+    Participant,
+    PlanStatus,
+    StepCreate,
+)
+
+__all__ = [
+    "DrillEvaluation",
+    "DrillPlan",
+    "DrillPlanCreate",
+    "DrillRun",
+    "DrillStateError",
+    "DrillStatus",
+    "DrillStep",
+    "EvaluationCreate",
+    "Participant",
+    "PlanStatus",
+    "StepCreate",
+    "add_step",
+    "approve_plan",
+    "create_plan",
+    "delete_run",
+    "evaluate",
+    "log_step",
+    "pending_gate",
+    "purge_expired",
+    "record_abandoned",
+    "record_end",
+    "record_signoff",
+    "retain_until",
+    "retire_plan",
+    "start_run",
+    "terminate_for_incident",
+    "terminates",
+]

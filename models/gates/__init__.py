@@ -1,2 +1,63 @@
 """Approval gates: the record behind every human decision and its votes, with the pure rules (`tables`), and
 the services that open, vote, escalate, expire and sign them (`service`)."""
+
+# The folder's public names; inside models/ import from the module (tables, service) itself.
+from models.gates.service import (  # noqa: F401
+    GateConflict,
+    GateError,
+    GateForbidden,
+    GateInvalid,
+    GateNotFound,
+    close_by_system,
+    decide,
+    escalate_due,
+    expire_due,
+    gate_secret,
+    may_decide,
+    open_gate,
+    record_bypass,
+    sign,
+    verified,
+)
+from models.gates.tables import (  # noqa: F401
+    ApprovalGate,
+    ApprovalVote,
+    Decision,
+    EscalationStep,
+    GatePublic,
+    GateSpec,
+    GateStatus,
+    VotePublic,
+    escalation_times,
+    status_for,
+    tally,
+)
+
+__all__ = [
+    "ApprovalGate",
+    "ApprovalVote",
+    "Decision",
+    "EscalationStep",
+    "GateConflict",
+    "GateError",
+    "GateForbidden",
+    "GateInvalid",
+    "GateNotFound",
+    "GatePublic",
+    "GateSpec",
+    "GateStatus",
+    "VotePublic",
+    "close_by_system",
+    "decide",
+    "escalate_due",
+    "escalation_times",
+    "expire_due",
+    "gate_secret",
+    "may_decide",
+    "open_gate",
+    "record_bypass",
+    "sign",
+    "status_for",
+    "tally",
+    "verified",
+]

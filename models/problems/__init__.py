@@ -1,1 +1,68 @@
 """Problem management: recurring faults, known errors and their fixes."""
+
+# The folder's public names; inside models/ import from the module (tables, service) itself.
+from models.problems.rules import (  # noqa: F401
+    INSPECTION_REPEATS,
+    INSPECTION_WINDOW,
+    MOVES,
+    RECURRENCE_WINDOW,
+    close_refusal,
+    move_refusal,
+)
+from models.problems.service import (  # noqa: F401
+    FAILED_CHANGE,
+    ProblemStateError,
+    check_recurrence,
+    close,
+    close_quiet,
+    from_inspections,
+    investigate,
+    known_error,
+    link_fix,
+    link_incident,
+    log_problem,
+    note_recurrence,
+    open_count,
+    refresh_fix,
+)
+from models.problems.tables import (  # noqa: F401
+    OPEN_STATUSES,
+    FixLink,
+    KnownError,
+    Problem,
+    ProblemCreate,
+    ProblemPublic,
+    ProblemSource,
+    ProblemStatus,
+)
+
+__all__ = [
+    "FAILED_CHANGE",
+    "FixLink",
+    "INSPECTION_REPEATS",
+    "INSPECTION_WINDOW",
+    "KnownError",
+    "MOVES",
+    "OPEN_STATUSES",
+    "Problem",
+    "ProblemCreate",
+    "ProblemPublic",
+    "ProblemSource",
+    "ProblemStateError",
+    "ProblemStatus",
+    "RECURRENCE_WINDOW",
+    "check_recurrence",
+    "close",
+    "close_quiet",
+    "close_refusal",
+    "from_inspections",
+    "investigate",
+    "known_error",
+    "link_fix",
+    "link_incident",
+    "log_problem",
+    "move_refusal",
+    "note_recurrence",
+    "open_count",
+    "refresh_fix",
+]
