@@ -26,10 +26,10 @@ def test_command_plans_wait_for_approval_and_get_no_schedule_until_then(session:
     plan = save_plan(session, _spec(PING, SSH), actor="test", author=None)
     assert (plan.approval_status, plan.version) == ("pending", 2)
     session.commit()
-    assert [s.plan for s in wanted(session)] == []  # not scheduled while pending
+    assert [s.parameters["plan"] for s in wanted(session)] == []  # not scheduled while pending
     plan.approval_status, plan.approved_at = "approved", utcnow()  # what the approval run records
     session.commit()
-    assert [s.plan for s in wanted(session)] == ["p"]
+    assert [s.parameters["plan"] for s in wanted(session)] == ["p"]
     assert save_plan(session, _spec(PING, SSH), actor="test").approval_status == "approved"  # unchanged: still
     changed = save_plan(session, _spec(PING, SSH, cron="0 10 * * *"), actor="test")
     assert (changed.approval_status, changed.version) == ("pending", 3)  # any change: approved again
