@@ -6,16 +6,14 @@ import json
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlmodel import col, select
 
-from models.core.audit import record_audit
-from models.core.clock import utcnow
 from models.core.db import session_scope
 from models.core.rows import must_get
 from models.directory.roles import RoleKey
 from models.gates.tables import GateSpec
 from models.inspection.tables import InspectionPlan
 from tasks.gates import GateOutcome
+from tasks.record_approval import settle, start_lost_approvals
 
 DEPLOYMENT = "plan_approval/plan_approval"
 
@@ -41,45 +39,17 @@ def plan_gate(plan_id: int, version: int, flow_run_id: str) -> GateSpec:
 def settle_plan(plan_id: int, version: int, outcome: GateOutcome) -> str:
     """Approved: the plan may be scheduled and run. Rejected or expired: it may not. Audited."""
     with session_scope() as session:
-        plan = must_get(session, InspectionPlan, plan_id)
-        if plan.version != version:
-            return "superseded"
-        if plan.approval_status != "pending":
-            return plan.approval_status
-        plan.approval_status = "approved" if outcome.approved else "rejected"
-        if outcome.approved:
-            plan.approved_by = outcome.voters[-1] if outcome.voters else None
-            plan.approved_at = outcome.decided_at or utcnow()
-        session.add(plan)
-        record_audit(session, actor=outcome.decider, action=f"inspection_plan.{plan.approval_status}",
-                     record_type="inspection_plan", record_id=plan_id,
-                     after={"version": version, "gate_id": outcome.gate_id, "voters": outcome.voters},
-                     detail="; ".join(outcome.comments) or None)
-    if outcome.approved:
+        status = settle(session, must_get(session, InspectionPlan, plan_id), version, outcome,
+                        record_type="inspection_plan")
+    if status == "approved":
         from itss import plan_schedules
 
         with session_scope() as session:  # its schedule, now that it may run
             plan_schedules.sync(session)
-    return plan.approval_status
+    return status
 
 
 @task(name="request-plan-approvals", cache_policy=NO_CACHE)
 def request_pending_plan_approvals() -> int:
     """Start the approval run of plans whose start was lost (Prefect away, runner not yet serving)."""
-    from itss.runs import start_flow
-
-    with session_scope() as session:
-        waiting = [(p.id, p.version) for p in session.exec(select(InspectionPlan).where(
-            InspectionPlan.approval_status == "pending", col(InspectionPlan.approval_flow_run_id).is_(None)))]
-    started = 0
-    for plan_id, version in waiting:
-        run_id = start_flow(DEPLOYMENT, {"plan_id": plan_id, "version": version})
-        if run_id is not None:
-            with session_scope() as session:
-                plan = session.get(InspectionPlan, plan_id)
-                # Deleted since the query above: skip it rather than fail the sweep for the others.
-                if plan is not None and plan.version == version and plan.approval_flow_run_id is None:
-                    plan.approval_flow_run_id = run_id
-                    session.add(plan)
-            started += 1
-    return started
+    return start_lost_approvals(InspectionPlan, DEPLOYMENT, "plan_id")

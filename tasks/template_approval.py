@@ -6,17 +6,15 @@ import json
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlmodel import col, select
 
 from config.settings import get_settings
 from models.changes.tables import ChangeTemplate
-from models.core.audit import record_audit
-from models.core.clock import utcnow
 from models.core.db import session_scope
 from models.core.rows import must_get
 from models.directory.roles import RoleKey
 from models.gates.tables import GateSpec
 from tasks.gates import GateOutcome
+from tasks.record_approval import settle, start_lost_approvals
 
 
 def _runbook_md(template: ChangeTemplate) -> str:
@@ -50,41 +48,12 @@ def template_gate(template_id: int, version: int, flow_run_id: str) -> GateSpec:
 def settle_template(template_id: int, version: int, outcome: GateOutcome) -> str:
     """Approved: standard changes may use this version. Rejected or expired: they may not. Audited."""
     with session_scope() as session:
-        template = must_get(session, ChangeTemplate, template_id)
-        if template.version != version:
-            return "superseded"  # edited while the CAB looked at it: the new version has its own approval
-        if template.approval_status != "pending":
-            return template.approval_status  # a re-executed run: already settled
-        template.approval_status = "approved" if outcome.approved else "rejected"
-        if outcome.approved:
-            template.approved_by = outcome.voters[-1] if outcome.voters else None
-            template.approved_at = outcome.decided_at or utcnow()
-        session.add(template)
-        record_audit(session, actor=outcome.decider, action=f"change_template.{template.approval_status}",
-                     record_type="change_template", record_id=template_id,
-                     after={"version": version, "gate_id": outcome.gate_id, "voters": outcome.voters},
-                     detail="; ".join(outcome.comments) or None)
-        return template.approval_status
+        return settle(session, must_get(session, ChangeTemplate, template_id), version, outcome,
+                      record_type="change_template")
 
 
 @task(name="request-template-approvals", cache_policy=NO_CACHE)
 def request_pending_approvals() -> int:
     """Start the approval run of templates whose start was lost (Prefect away, runner not yet serving)."""
-    from itss.runs import start_flow
-
-    with session_scope() as session:
-        waiting = [(t.id, t.version) for t in session.exec(select(ChangeTemplate).where(
-            ChangeTemplate.approval_status == "pending", col(ChangeTemplate.approval_flow_run_id).is_(None),
-            ChangeTemplate.active == True))]  # noqa: E712
-    started = 0
-    for template_id, version in waiting:
-        run_id = start_flow("template_approval/template_approval", {"template_id": template_id, "version": version})
-        if run_id is not None:
-            with session_scope() as session:
-                template = session.get(ChangeTemplate, template_id)
-                # Deleted since the query above: skip it rather than fail the sweep for the others.
-                if template is not None and template.version == version and template.approval_flow_run_id is None:
-                    template.approval_flow_run_id = run_id
-                    session.add(template)
-            started += 1
-    return started
+    return start_lost_approvals(ChangeTemplate, "template_approval/template_approval", "template_id",
+                                ChangeTemplate.active == True)  # noqa: E712
