@@ -70,6 +70,22 @@ def wait_paused(flow_run_id: str, timeout: float = 120) -> None:
     raise AssertionError("run never paused")
 
 
+def resume_as_the_ui_does(flow_run_id: str, run_input: dict, timeout: float = 60):
+    """Resume through Prefect's API once the run's input form exists.
+
+    Prefect sets the run PAUSED before it saves the input schema; a resume in between is rejected
+    ("Run input schema not found"), as the UI's Resume form only appears after the schema. Seen under
+    libfaketime on a loaded machine (2027-12-31 run), so wait for the form as a person would."""
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as prefect:
+        while True:
+            result = prefect.resume_flow_run(UUID(flow_run_id), run_input=run_input)
+            reason = getattr(result.details, "reason", "") or ""
+            if result.status.value != "REJECT" or "schema not found" not in reason or time.monotonic() > deadline:
+                return result
+            time.sleep(0.2)
+
+
 def lines(marker: Path) -> list[str]:
     return marker.read_text().split()
 
@@ -131,9 +147,8 @@ def test_resume_without_decision_does_not_pass(client: TestClient, make_person, 
     gate = wait_for_gate(session)
     wait_paused(gate.flow_run_id)
     # What the Prefect UI's Resume button does: resume through Prefect's own API, any input.
-    with get_client(sync_client=True) as prefect:
-        accepted = prefect.resume_flow_run(UUID(gate.flow_run_id), run_input={"gate_id": gate.id, "token": "forged"})
-    assert accepted.status.value == "ACCEPT"
+    accepted = resume_as_the_ui_does(gate.flow_run_id, {"gate_id": gate.id, "token": "forged"})
+    assert accepted.status.value == "ACCEPT", accepted.details
     deadline = time.monotonic() + 20
     bypass = None
     while bypass is None and time.monotonic() < deadline:
