@@ -11,6 +11,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from uuid import UUID
 
 import httpx
 
@@ -124,20 +125,30 @@ def count_up(system: System, stream: AlertStream, inbox_messages, *, since: floa
     def gates() -> list[dict]:
         return system.get("/approvals", "oncall").json()
 
+    last: dict[str, object] = {}  # what the last poll saw, for the failure message
+
     def paged() -> dict[int, dict] | None:
         found = incidents()
         # One list call, not one GET per alert: under CI load 40 GETs every 2 s were load of their own.
         listed = {a["id"]: a["incident_id"] for a in system.get("/alerts", "admin", params={"limit": 1000}).json()}
         applied = {listed.get(a) for a in stream.accepted}
+        last.update(alerts_unapplied=sum(listed.get(a) is None for a in stream.accepted), incidents=len(found))
         if None in applied or not found or set(applied) - set(found):
             return None  # the processor has not applied every stored alert yet
         open_acks = {int(g["record_id"]) for g in gates() if g["gate_key"] == "acknowledge"}
         noticed = {m.get("title", "") for m in inbox_messages("/engineer")}
+        last.update(without_ack_gate=sorted(set(found) - open_acks),
+                    not_noticed=sorted(i for i, inc in found.items() if f"Acknowledge: {inc['title']}" not in noticed))
         if all(i in open_acks and f"Acknowledge: {inc['title']}" in noticed for i, inc in found.items()):
             return found
         return None
 
-    found = wait_until(paged, timeout=timeout, interval=2, what="every incident of the stream paged")
+    try:
+        found = wait_until(paged, timeout=timeout, interval=2, what="every incident of the stream paged")
+    except AssertionError as exc:  # say which incidents were not paged and where their runs stood
+        runs = {i: system.get(f"/incidents/{i}", "admin").json()["incident"].get("flow_run_id")
+                for i in last.get("without_ack_gate", [])}
+        raise AssertionError(f"{exc}; last poll: {last}; their runs: {_run_states(system, runs)}") from None
     seconds = time.monotonic() - since
     ack_gates = [g for g in gates() if g["gate_key"] == "acknowledge" and int(g["record_id"]) in found]
     duplicate_gates = sum(n - 1 for n in Counter(int(g["record_id"]) for g in ack_gates).values())
@@ -152,6 +163,19 @@ def count_up(system: System, stream: AlertStream, inbox_messages, *, since: floa
                    duplicate_gates=duplicate_gates,
                    duplicate_events=duplicate_events, duplicate_notifications=sum(n - 1 for n in notices.values()),
                    seconds_to_paged=seconds)
+
+
+def _run_states(system: System, runs: dict[int, str | None]) -> dict[int, str]:
+    """Incident id -> the state of its flow run in Prefect (for failure messages)."""
+    states: dict[int, str] = {}
+    try:
+        with system.prefect_client() as client:
+            for incident_id, run_id in runs.items():
+                state = client.read_flow_run(UUID(run_id)).state if run_id else None
+                states[incident_id] = f"{state.type.value} {state.name}" if state else "no run"
+    except Exception as exc:  # noqa: BLE001 - a failure message must not fail on its diagnostics
+        states[-1] = f"unreadable: {exc!r}"
+    return states
 
 
 RECOVERY = 180  # seconds: every incident paged within 3 minutes of recovery
