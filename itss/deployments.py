@@ -56,13 +56,13 @@ def serve_all(limit: int | None = None) -> None:
 
 def _plan_schedules() -> dict[str, list[Schedule]]:
     # Applying a deployment replaces all its schedules, so the plans' schedules go in with it.
-    from itss import drill_schedules, plan_schedules
+    from itss import drill_schedules, plan_schedules, schedule_sync
     from models.core.db import session_scope
 
     try:
         with session_scope() as session:
-            return {plan_schedules.DEPLOYMENT_NAME: plan_schedules.as_prefect(plan_schedules.wanted(session)),
-                    drill_schedules.DEPLOYMENT_NAME: drill_schedules.as_prefect(session)}
+            return {module.DEPLOYMENT_NAME: schedule_sync.as_prefect(module.wanted(session))
+                    for module in (plan_schedules, drill_schedules)}
     except Exception:  # no database yet: prefect.yaml's schedules still serve
         logging.getLogger(__name__).exception("could not read inspection plans; serving without their schedules")
         return {}

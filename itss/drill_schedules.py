@@ -7,7 +7,6 @@ equal to the database is `itss/schedule_sync.py`, shared with inspection plans.
 from __future__ import annotations
 
 from prefect.client.orchestration import SyncPrefectClient
-from prefect.schedules import Schedule
 from sqlmodel import Session, col, select
 
 from itss import schedule_sync
@@ -23,11 +22,6 @@ def wanted(session: Session) -> list[schedule_sync.Wanted]:
     plans = session.exec(select(DrillPlan).where(col(DrillPlan.status) == PlanStatus.APPROVED)
                          .order_by(col(DrillPlan.id)))
     return [schedule_sync.Wanted(f"{SLUG_PREFIX}{p.id}", p.cron, p.timezone, {"plan_id": p.id}) for p in plans]
-
-
-def as_prefect(session: Session) -> list[Schedule]:
-    """The plans' schedules as Prefect objects, for the deployment being applied."""
-    return schedule_sync.as_prefect(wanted(session))
 
 
 def sync(session: Session, client: SyncPrefectClient | None = None) -> dict[str, int] | None:

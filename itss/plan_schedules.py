@@ -10,7 +10,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 from prefect.client.orchestration import SyncPrefectClient
-from prefect.schedules import Schedule
 from sqlmodel import Session, col, select
 
 from itss import schedule_sync
@@ -46,11 +45,6 @@ def wanted(session: Session) -> list[schedule_sync.Wanted]:
         if (plan.name, cron, timezone) not in covered:
             result.append(schedule_sync.Wanted(f"{SLUG_PREFIX}{plan.id}", cron, timezone, {"plan": plan.name}))
     return result
-
-
-def as_prefect(schedules: list[schedule_sync.Wanted]) -> list[Schedule]:
-    """The schedules as Prefect schedule objects, for a deployment being applied."""
-    return schedule_sync.as_prefect(schedules)
 
 
 def sync(session: Session, client: SyncPrefectClient | None = None) -> dict[str, int] | None:
