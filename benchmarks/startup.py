@@ -25,21 +25,16 @@ from pathlib import Path
 import httpx
 
 from tests.support.net import free_port
+from tests.support.system import wait_until
 
 ITSS = str(Path(sys.executable).parent / "itss")
 
 
 def _first_ok(url: str, started: float, check=lambda r: True) -> float:
-    while True:
-        try:
-            response = httpx.get(url, timeout=2)
-            if response.status_code == 200 and check(response):
-                return time.monotonic() - started
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() - started > 600:
-            raise SystemExit(f"{url} did not answer within 600 s")
-        time.sleep(0.2)
+    """Seconds from `started` until `url` answers 200 and passes `check`."""
+    wait_until(lambda: (r := httpx.get(url, timeout=2)).status_code == 200 and check(r), timeout=600,
+               what=url, interval=0.2)
+    return time.monotonic() - started
 
 
 def _swept(response: httpx.Response) -> bool:
@@ -67,8 +62,7 @@ def one_round() -> dict[str, float]:
         figures = {"ui": _first_ok(f"http://127.0.0.1:{prefect}/", started),
                    "health": _first_ok(f"http://127.0.0.1:{api}/health", started,
                                        lambda r: r.json().get("database") == "ok")}
-        while "tokens" not in ready:
-            time.sleep(0.2)
+        wait_until(lambda: "tokens" in ready, timeout=600, what="the demo tokens printed")
         figures["tokens"] = ready["tokens"]
         figures["sweep"] = _first_ok(f"http://127.0.0.1:{api}/health", started, _swept)
     finally:
