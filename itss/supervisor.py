@@ -7,6 +7,7 @@ started again with backoff: one crashed process must not take the system (and it
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -143,7 +144,11 @@ class Supervisor:
                     message = f"{child.name} did not stop within {STOP_TIMEOUT:.0f} s; killed (SIGKILL)"
                     self.console.print(f"[red]{message}[/]")
                     self._note(child, message)
-                    child.process.kill()
+                    # The whole process group (each child leads its own session): a runner killed while
+                    # it started a flow run would otherwise leave that run's process behind, orphaned,
+                    # calling a Prefect server that is about to stop (seen on a fresh clone, 7 Dec).
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(child.process.pid, signal.SIGKILL)
                     child.process.wait()
         self.children.clear()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from pathlib import Path
@@ -57,3 +58,28 @@ def test_stop_ends_children_in_reverse_order_and_nothing_restarts(tmp_path: Path
     sup.stop()
     assert all(p.poll() is not None for p in processes)
     assert sup.children == []
+
+
+def test_a_child_killed_at_stop_takes_its_own_children_with_it(tmp_path: Path, monkeypatch) -> None:
+    """A runner that ignores its stop signal is killed with the flow-run process it started, not without."""
+    from tests.support import procs
+
+    monkeypatch.setattr(supervisor, "STOP_TIMEOUT", 1.0)
+    sup = make(tmp_path)
+    grandchild_file = tmp_path / "grandchild.pid"
+    script = ("import signal, subprocess, sys, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+              "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+              f"open({str(grandchild_file)!r}, 'w').write(str(p.pid)); time.sleep(60)")
+    child = sup.start("stubborn", [sys.executable, "-c", script], stop_signal=signal.SIGINT)  # as the runner
+    deadline = time.monotonic() + 30
+    while not (grandchild_file.exists() and grandchild_file.read_text()):
+        assert time.monotonic() < deadline, "the child never started its own child"
+        time.sleep(0.1)
+    grandchild = int(grandchild_file.read_text())
+    sup.stop()
+    assert child.process.poll() is not None
+    gone_by = time.monotonic() + 10
+    while procs.alive(grandchild) and time.monotonic() < gone_by:
+        time.sleep(0.1)
+    assert not procs.alive(grandchild), "the killed child's own child was left running"
+    assert "stubborn did not stop within 1 s; killed (SIGKILL)" in child.log.read_text()
